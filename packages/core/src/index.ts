@@ -1,0 +1,38 @@
+export { createTokens } from "./create-tokens.js";
+export { generateSigningKey } from "./generate-signing-key.js";
+export {
+  ConfigurationError,
+  InvalidGrantError,
+  InvalidRequestError,
+  InvalidTokenError,
+  StoreUnavailableError,
+  TokensError,
+  type TokensErrorCode,
+  type TokensErrorReason,
+} from "./errors.js";
+export type {
+  ClientContext,
+  Rotation,
+  SessionRecord,
+  TokenRecord,
+  TokenStore,
+  TokenWithSession,
+} from "./store.js";
+export type {
+  AccessTokenClaims,
+  BindingFieldPolicy,
+  BindingPolicy,
+  IpBindingPolicy,
+  IssueOptions,
+  JsonWebKeySet,
+  RefreshOptions,
+  ResolvedConfig,
+  SessionInfo,
+  SigningAlgorithm,
+  SigningKey,
+  TokenResponse,
+  Tokens,
+  TokensConfig,
+  TokensEvent,
+  VerifyOptions,
+} from "./types.js";
