@@ -62,7 +62,12 @@ export class TokensError extends Error {
   /** Specific, stable reason. */
   readonly reason: TokensErrorReason;
 
-  constructor(code: TokensErrorCode, reason: TokensErrorReason, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: TokensErrorCode,
+    reason: TokensErrorReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

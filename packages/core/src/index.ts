@@ -1,5 +1,4 @@
 export { createTokens } from "./create-tokens.js";
-export { generateSigningKey } from "./generate-signing-key.js";
 export {
   ConfigurationError,
   InvalidGrantError,
@@ -10,6 +9,7 @@ export {
   type TokensErrorCode,
   type TokensErrorReason,
 } from "./errors.js";
+export { generateSigningKey } from "./generate-signing-key.js";
 export type {
   ClientContext,
   Rotation,

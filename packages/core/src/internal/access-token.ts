@@ -1,0 +1,75 @@
+import { SignJWT } from "jose";
+import type { SessionRecord } from "../store.js";
+import type { SessionInfo, TokenResponse } from "../types.js";
+import { randomId } from "./bytes.js";
+import type { Context } from "./context.js";
+
+/** Claims tokens sets itself; app claims may not name them. */
+export const RESERVED_CLAIMS = new Set([
+  "iss",
+  "sub",
+  "aud",
+  "exp",
+  "nbf",
+  "iat",
+  "jti",
+  "client_id",
+  "sid",
+  "auth_time",
+  "scope",
+  "cnf",
+]);
+
+/** Signs an RFC 9068 access token for the session: `typ: at+jwt`, `kid`, the pinned alg. */
+export async function signAccessToken(
+  ctx: Context,
+  session: SessionRecord,
+  nowMs: number,
+): Promise<string> {
+  const key = await ctx.keys.active();
+  const iat = Math.floor(nowMs / 1000);
+  const { audience } = ctx.config;
+  return new SignJWT({
+    ...(session.claims ?? {}),
+    client_id: session.clientId,
+    sid: session.id,
+  })
+    .setProtectedHeader({ alg: key.alg, typ: "at+jwt", kid: key.kid })
+    .setIssuer(ctx.config.issuer)
+    .setSubject(session.subject)
+    .setAudience(audience.length === 1 ? (audience[0] as string) : audience)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ctx.config.accessTokenTtl)
+    .setJti(randomId())
+    .sign(key.signing);
+}
+
+/** The public view of a session record. */
+export function sessionInfo(session: SessionRecord): SessionInfo {
+  return {
+    id: session.id,
+    subject: session.subject,
+    clientId: session.clientId,
+    createdAt: session.createdAt,
+    lastUsedAt: session.lastUsedAt,
+    idleExpiresAt: session.idleExpiresAt,
+    expiresAt: session.expiresAt,
+    client: session.client,
+  };
+}
+
+/** The RFC 6749 §5.1 response for a session whose live refresh token is `refreshToken`. */
+export async function tokenResponse(
+  ctx: Context,
+  session: SessionRecord,
+  refreshToken: string,
+  nowMs: number,
+): Promise<TokenResponse> {
+  return {
+    access_token: await signAccessToken(ctx, session, nowMs),
+    token_type: "Bearer",
+    expires_in: ctx.config.accessTokenTtl,
+    refresh_token: refreshToken,
+    session: sessionInfo(session),
+  };
+}

@@ -1,0 +1,95 @@
+import { ConfigurationError } from "../errors.js";
+import type { TokenStore } from "../store.js";
+import type { ResolvedConfig, TokensConfig, TokensEvent } from "../types.js";
+import { KeyRing } from "./key-ring.js";
+
+/** Everything an operation needs: resolved settings, the store, the keys, time and events. */
+export interface Context {
+  config: ResolvedConfig;
+  store: TokenStore;
+  keys: KeyRing;
+  now: () => number;
+  emit: (event: TokensEvent) => void;
+}
+
+const DAY = 86_400;
+
+export function createContext(config: TokensConfig): Context {
+  if (typeof config !== "object" || config === null)
+    throw new ConfigurationError("config object required");
+  const store = config.store;
+  if (typeof store !== "object" || store === null || typeof store.rotate !== "function") {
+    throw new ConfigurationError("store: a TokenStore is required");
+  }
+  if (typeof config.issuer !== "string" || config.issuer.length === 0) {
+    throw new ConfigurationError("issuer: a non-empty string is required");
+  }
+  const audience = Array.isArray(config.audience) ? config.audience : [config.audience];
+  if (audience.length === 0 || !audience.every((a) => typeof a === "string" && a.length > 0)) {
+    throw new ConfigurationError("audience: a non-empty string (or array of them) is required");
+  }
+  const sessionMaxAge = seconds("sessionMaxAge", config.sessionMaxAge, 30 * DAY, 60);
+  const resolved: ResolvedConfig = {
+    issuer: config.issuer,
+    audience,
+    accessTokenTtl: seconds("accessTokenTtl", config.accessTokenTtl, 900, 1),
+    refreshIdleTtl: Math.min(
+      seconds("refreshIdleTtl", config.refreshIdleTtl, 7 * DAY, 60),
+      sessionMaxAge,
+    ),
+    sessionMaxAge,
+    reuseGrace: seconds("reuseGrace", config.reuseGrace, 10, 0, 300),
+    clockTolerance: seconds("clockTolerance", config.clockTolerance, 5, 0, 300),
+    binding: {
+      deviceId: config.binding?.deviceId ?? "exact",
+      userAgent: config.binding?.userAgent ?? "off",
+      ip: config.binding?.ip ?? "off",
+      onMismatch: config.binding?.onMismatch ?? "reject",
+    },
+    maxSessionsPerSubject: count("maxSessionsPerSubject", config.maxSessionsPerSubject),
+    defaultClientId: config.defaultClientId ?? "default",
+    purgeRetention: seconds("purgeRetention", config.purgeRetention, DAY, 0),
+  };
+  if (typeof resolved.defaultClientId !== "string" || resolved.defaultClientId.length === 0) {
+    throw new ConfigurationError("defaultClientId: a non-empty string is required");
+  }
+  const onEvent = config.onEvent;
+  return {
+    config: resolved,
+    store,
+    keys: new KeyRing(config.keys, config.activeKeyId),
+    now: config.now ?? Date.now,
+    // Hooks are for audit and alerting: they must never break or slow the token flow.
+    emit: onEvent
+      ? (event) => {
+          try {
+            Promise.resolve(onEvent(event)).catch(() => {});
+          } catch {}
+        }
+      : () => {},
+  };
+}
+
+function seconds(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max = 10 * 365 * DAY,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigurationError(
+      `${name}: expected seconds between ${min} and ${max}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function count(name: string, value: unknown): number {
+  if (value === undefined) return Number.POSITIVE_INFINITY;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new ConfigurationError(`${name}: expected a positive integer, got ${String(value)}`);
+  }
+  return value;
+}

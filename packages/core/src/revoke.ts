@@ -1,0 +1,63 @@
+import type { Context } from "./internal/context.js";
+import { requireString } from "./internal/input.js";
+import { hashSecret, parseToken } from "./internal/refresh-token.js";
+import { storeCall } from "./internal/store-call.js";
+
+/**
+ * RFC 7009 revocation of the session a refresh token belongs to. Unknown, malformed or
+ * non-string tokens are not errors (the spec's "invalid tokens do not cause an error").
+ */
+export async function revoke(ctx: Context, presented: unknown): Promise<void> {
+  if (typeof presented !== "string" || presented.length > 4096) return;
+  const secret = parseToken(presented);
+  if (!secret) return;
+  const found = await storeCall("revoke", ctx.store.findToken(hashSecret(secret)));
+  if (!found) return;
+  const at = new Date(ctx.now());
+  if (await storeCall("revoke", ctx.store.revokeSession(found.session.id, at, "logout"))) {
+    ctx.emit({
+      type: "session_revoked",
+      at,
+      sessionId: found.session.id,
+      subject: found.session.subject,
+      reason: "logout",
+    });
+  }
+}
+
+/** Revokes one session by id. See `Tokens.revokeSession`. */
+export async function revokeSession(
+  ctx: Context,
+  sessionId: unknown,
+  reason: unknown = "logout",
+): Promise<boolean> {
+  const id = requireString("sessionId", sessionId);
+  const why = requireString("reason", reason, 64);
+  const at = new Date(ctx.now());
+  const revoked = await storeCall("revokeSession", ctx.store.revokeSession(id, at, why));
+  if (revoked) {
+    const session = await storeCall("revokeSession", ctx.store.getSession(id));
+    ctx.emit({
+      type: "session_revoked",
+      at,
+      sessionId: id,
+      subject: session?.subject ?? "",
+      reason: why,
+    });
+  }
+  return revoked;
+}
+
+/** Revokes every session of a subject. See `Tokens.revokeSubject`. */
+export async function revokeSubject(
+  ctx: Context,
+  subject: unknown,
+  reason: unknown = "subject_revoked",
+): Promise<number> {
+  const sub = requireString("subject", subject);
+  const why = requireString("reason", reason, 64);
+  const at = new Date(ctx.now());
+  const count = await storeCall("revokeSubject", ctx.store.revokeSubject(sub, at, why));
+  ctx.emit({ type: "subject_revoked", at, subject: sub, reason: why, count });
+  return count;
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import {
+  formatToken,
+  hashSecret,
+  newSecret,
+  openSealed,
+  parseToken,
+  sealSecret,
+} from "../src/internal/refresh-token.js";
+
+describe("refresh token format", () => {
+  it("is a scannable prefix plus 256 bits of base64url", () => {
+    const token = formatToken(newSecret());
+    expect(token).toMatch(/^tokens_rt_[A-Za-z0-9_-]{43}$/);
+    expect(parseToken(token)).toHaveLength(32);
+  });
+
+  it("never repeats", () => {
+    const seen = new Set(Array.from({ length: 1000 }, () => formatToken(newSecret())));
+    expect(seen.size).toBe(1000);
+  });
+
+  it.each([
+    "",
+    "tokens_rt_",
+    "tokens_rt_short",
+    `tokens_rt_${"A".repeat(42)}`,
+    `tokens_rt_${"A".repeat(44)}`,
+    `tokens_rt_${"+".repeat(43)}`,
+    `TOKENS_RT_${"A".repeat(43)}`,
+    `other_rt_${"A".repeat(44)}`,
+  ])("rejects %j", (input) => {
+    expect(parseToken(input)).toBeNull();
+  });
+
+  it("hashes to a value that does not contain the secret and differs from the seal pad", () => {
+    const secret = newSecret();
+    const token = formatToken(secret);
+    const hash = hashSecret(secret);
+    expect(hash).toHaveLength(43);
+    expect(token).not.toContain(hash);
+    expect(hash).not.toBe(sealSecret(new Uint8Array(32), secret));
+  });
+
+  it("opens a sealed successor only with the predecessor's secret", () => {
+    const predecessor = newSecret();
+    const successor = newSecret();
+    const sealed = sealSecret(successor, predecessor);
+    expect(openSealed(sealed, predecessor)).toEqual(successor);
+    expect(openSealed(sealed, newSecret())).not.toEqual(successor);
+    expect(openSealed("not base64url!", predecessor)).toBeNull();
+    expect(openSealed("AAAA", predecessor)).toBeNull();
+  });
+});
