@@ -1,3 +1,4 @@
+import { memoryStore } from "@tokens/memory";
 import { describe, expect, it } from "vitest";
 import {
   ConfigurationError,
@@ -5,7 +6,6 @@ import {
   generateSigningKey,
   type TokensConfig,
 } from "../src/index.js";
-import { scratchStore as memoryStore } from "./tmp/scratch-store.js";
 
 const base = async (): Promise<TokensConfig> => ({
   issuer: "https://auth.example.test",

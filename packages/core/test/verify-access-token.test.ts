@@ -1,3 +1,4 @@
+import { memoryStore } from "@tokens/memory";
 import { base64url, CompactSign, exportJWK, generateKeyPair, importJWK, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -7,7 +8,6 @@ import {
   type SigningKey,
   type Tokens,
 } from "../src/index.js";
-import { scratchStore as memoryStore } from "./tmp/scratch-store.js";
 
 const issuer = "https://auth.example.test";
 const audience = "https://api.example.test";

@@ -1,0 +1,262 @@
+import { base64url } from "jose";
+import { expect } from "vitest";
+import { createTokens } from "../create-tokens.js";
+import type { TokensErrorReason } from "../errors.js";
+import type { Rotation, SessionRecord, TokenRecord, TokenStore } from "../store.js";
+import type { SigningKey, Tokens, TokensConfig, TokensEvent } from "../types.js";
+
+/** What the suite opened: the adapter's stores plus the keys every tokens instance shares. */
+export interface Env {
+  /** The store under test. */
+  store: TokenStore;
+  /** `store` followed by its peers: the same data through independent connections. */
+  stores: TokenStore[];
+  keys: SigningKey[];
+  concurrency: number;
+  faults: {
+    unavailable?: () => Promise<TokenStore>;
+    interrupt?: () => Promise<void>;
+  };
+}
+
+/** An injectable clock: tests move time forward instead of sleeping. */
+export interface Clock {
+  now(): number;
+  /** Moves the clock forward by `ms` milliseconds. */
+  advance(ms: number): void;
+}
+
+export function clockAt(start: number): Clock {
+  let current = start;
+  return {
+    now: () => current,
+    advance: (ms) => {
+      current += ms;
+    },
+  };
+}
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+/**
+ * Clock start for tests that purge: far enough in the past that a purge run by the suite can
+ * only delete sessions the suite created for that purpose, never those of another suite that
+ * shares the database and uses the real time.
+ */
+export const PAST = Date.now() - 400 * DAY;
+
+/** A tokens instance over one store, with its clock and the events it emitted. */
+export interface Harness {
+  tokens: Tokens;
+  clock: Clock;
+  events: TokensEvent[];
+}
+
+export interface HarnessOptions {
+  store?: TokenStore;
+  clock?: Clock;
+  events?: TokensEvent[];
+}
+
+export function harness(env: Env, config: Partial<TokensConfig> = {}, options: HarnessOptions = {}): Harness {
+  const clock = options.clock ?? clockAt(Date.now());
+  const events = options.events ?? [];
+  const tokens = createTokens({
+    issuer: "https://issuer.conformance.test",
+    audience: "https://api.conformance.test",
+    keys: env.keys,
+    store: options.store ?? env.store,
+    now: clock.now,
+    onEvent: (event) => {
+      events.push(event);
+    },
+    ...config,
+  });
+  return { tokens, clock, events };
+}
+
+/** One tokens instance per store of the environment, sharing the clock and the event log. */
+export function harnesses(env: Env, config: Partial<TokensConfig> = {}): Harness[] {
+  const clock = clockAt(Date.now());
+  const events: TokensEvent[] = [];
+  return env.stores.map((store) => harness(env, config, { store, clock, events }));
+}
+
+/** Random URL-safe text: isolates tests that share one store by subject and id. */
+export function randomText(bytes = 16): string {
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+export function newSubject(label = "user"): string {
+  return `${label}-${randomText(9)}`;
+}
+
+/** A well-formed refresh token that was never issued. */
+export function unknownRefreshToken(): string {
+  return `tokens_rt_${randomText(32)}`;
+}
+
+/** A hash-shaped value (base64url of 32 bytes), as core stores. */
+export function randomHash(): string {
+  return randomText(32);
+}
+
+/** Resolves the rejection reason of `promise`; fails the test if it resolves instead. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  let value: unknown;
+  try {
+    value = await promise;
+  } catch (error) {
+    return error;
+  }
+  return expect.fail(`expected a rejection, got ${JSON.stringify(value)?.slice(0, 200)}`);
+}
+
+/**
+ * The shape of a tokens error, checked structurally so that it holds even when the suite and
+ * the adapter load two copies of `@tokens/core` (as CommonJS and ESM builds can).
+ */
+export function tokensError(code: string, reason: TokensErrorReason): Record<string, unknown> {
+  return { code, reason };
+}
+
+export async function expectGrantError(promise: Promise<unknown>, reason: TokensErrorReason): Promise<void> {
+  const error = await rejection(promise);
+  expect(error).toBeInstanceOf(Error);
+  expect(error).toMatchObject({ name: "InvalidGrantError", ...tokensError("invalid_grant", reason) });
+}
+
+export function isStoreUnavailable(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name === "StoreUnavailableError" &&
+    (error as { code?: unknown }).code === "temporarily_unavailable" &&
+    (error as { reason?: unknown }).reason === "store_unavailable"
+  );
+}
+
+export function expectStoreUnavailable(error: unknown, operation: string): void {
+  expect(
+    isStoreUnavailable(error),
+    `${operation} must reject with StoreUnavailableError, got ${String(error)}`,
+  ).toBe(true);
+}
+
+/** Asserts that `actual` is a `Date` within 1 ms of `expected` (stores may round to ms). */
+export function expectDate(actual: unknown, expected: Date | number, field = "date"): void {
+  expect(actual, `${field} must come back as a Date`).toBeInstanceOf(Date);
+  const want = typeof expected === "number" ? expected : expected.getTime();
+  const diff = Math.abs((actual as Date).getTime() - want);
+  expect(diff, `${field}: ${(actual as Date).toISOString()} vs ${new Date(want).toISOString()}`).toBeLessThanOrEqual(1);
+}
+
+export function expectDateOrNull(actual: unknown, expected: Date | null, field: string): void {
+  if (expected === null) expect(actual, field).toBeNull();
+  else expectDate(actual, expected, field);
+}
+
+/** Asserts that a session read back from the store equals what was written. */
+export function expectSameSession(actual: SessionRecord | null | undefined, expected: SessionRecord): void {
+  expect(actual, `session ${expected.id}`).toBeTruthy();
+  const session = actual as SessionRecord;
+  const { rotatedAt, createdAt, lastUsedAt, idleExpiresAt, expiresAt, revokedAt, ...plain } = expected;
+  expect({
+    id: session.id,
+    subject: session.subject,
+    clientId: session.clientId,
+    generation: session.generation,
+    currentHash: session.currentHash,
+    previousHash: session.previousHash,
+    sealedSuccessor: session.sealedSuccessor,
+    revokeReason: session.revokeReason,
+    client: session.client,
+    claims: session.claims,
+  }).toEqual(plain);
+  expectDateOrNull(session.rotatedAt, rotatedAt, "rotatedAt");
+  expectDate(session.createdAt, createdAt, "createdAt");
+  expectDate(session.lastUsedAt, lastUsedAt, "lastUsedAt");
+  expectDate(session.idleExpiresAt, idleExpiresAt, "idleExpiresAt");
+  expectDate(session.expiresAt, expiresAt, "expiresAt");
+  expectDateOrNull(session.revokedAt, revokedAt, "revokedAt");
+}
+
+export function expectSameToken(actual: TokenRecord | null | undefined, expected: TokenRecord): void {
+  expect(actual, `token ${expected.hash}`).toBeTruthy();
+  const token = actual as TokenRecord;
+  expect({ hash: token.hash, sessionId: token.sessionId, generation: token.generation }).toEqual({
+    hash: expected.hash,
+    sessionId: expected.sessionId,
+    generation: expected.generation,
+  });
+  expectDate(token.createdAt, expected.createdAt, "token createdAt");
+}
+
+/** A fresh session record (generation 0) and its first token, for raw store calls. */
+export function sessionRecord(
+  overrides: Partial<SessionRecord> & { at?: number } = {},
+): { session: SessionRecord; token: TokenRecord } {
+  const { at = Date.now(), ...fields } = overrides;
+  const createdAt = new Date(at);
+  const session: SessionRecord = {
+    id: randomText(),
+    subject: newSubject(),
+    clientId: "default",
+    generation: 0,
+    currentHash: randomHash(),
+    previousHash: null,
+    sealedSuccessor: null,
+    rotatedAt: null,
+    createdAt,
+    lastUsedAt: createdAt,
+    idleExpiresAt: new Date(at + HOUR),
+    expiresAt: new Date(at + DAY),
+    revokedAt: null,
+    revokeReason: null,
+    client: null,
+    claims: null,
+    ...fields,
+  };
+  const token: TokenRecord = {
+    hash: session.currentHash,
+    sessionId: session.id,
+    generation: session.generation,
+    createdAt: session.createdAt,
+  };
+  return { session, token };
+}
+
+/** The rotation of `session` a core refresh at `at` would ask for. */
+export function rotationOf(session: SessionRecord, at: number, expectedHash = session.currentHash): Rotation {
+  const rotatedAt = new Date(at);
+  return {
+    sessionId: session.id,
+    expectedHash,
+    successor: {
+      hash: randomHash(),
+      sessionId: session.id,
+      generation: session.generation + 1,
+      createdAt: rotatedAt,
+    },
+    sealedSuccessor: randomText(32),
+    rotatedAt,
+    idleExpiresAt: new Date(Math.min(at + HOUR, session.expiresAt.getTime())),
+  };
+}
+
+/**
+ * Retries `operation` while it rejects with `StoreUnavailableError`: after killed connections a
+ * store may need a few attempts to reconnect, which is allowed; giving wrong answers is not.
+ */
+export async function recovering<T>(operation: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!isStoreUnavailable(error) || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
+}
