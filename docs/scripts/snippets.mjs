@@ -62,17 +62,21 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const write = process.argv.includes("--write");
   let stale = 0;
   for (const file of markdownFiles()) {
-    let text = readFileSync(file, "utf8");
     for (const block of blocks(file)) {
       if (block.body === block.expected) continue;
       stale++;
-      if (write) text = text.replace(block.body, block.expected);
-      else
+      if (!write)
         console.log(
           `${block.file}: block from ${block.path}${block.region ? `#${block.region}` : ""} is stale`,
         );
     }
-    if (write) writeFileSync(file, text);
+    if (write) {
+      const text = readFileSync(file, "utf8").replace(MARKER, (_all, path, region, lang) => {
+        const marker = `<!-- snippet: ${path}${region ? `#${region}` : ""} -->`;
+        return `${marker}\n\`\`\`${lang}\n${sourceText(path, region)}\`\`\``;
+      });
+      writeFileSync(file, text);
+    }
   }
   if (stale && !write) process.exit(1);
 }
