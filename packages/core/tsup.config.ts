@@ -1,3 +1,5 @@
 import { packageBuild } from "../../tsup.base";
 
-export default packageBuild(["src/index.ts", "src/testing/index.ts"]);
+// Split chunks in both formats, so the testing entry shares one copy of core (and its error
+// classes) with the main entry.
+export default packageBuild(["src/index.ts", "src/testing/index.ts"], { splitting: true });

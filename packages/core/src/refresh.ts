@@ -13,7 +13,7 @@ import {
   sealSecret,
 } from "./internal/refresh-token.js";
 import { storeCall } from "./internal/store-call.js";
-import type { SessionRecord, TokenWithSession } from "./store.js";
+import type { ClientContext, SessionRecord, TokenWithSession } from "./store.js";
 import type { RefreshOptions, TokenResponse } from "./types.js";
 
 const MAX_TOKEN_LENGTH = 4096;
@@ -22,8 +22,10 @@ const MAX_TOKEN_LENGTH = 4096;
  * Exchanges a refresh token for a new pair. See `Tokens.refresh`.
  *
  * The presented token is classified against its session row:
- * - the live token → compare-and-set rotation; a lost race re-reads and lands in a case below;
- * - the immediate predecessor within the grace window → the same live successor, no writes;
+ * - the live token → compare-and-set rotation (refused if the client binding differs); a lost
+ *   race re-reads and lands in a case below;
+ * - the immediate predecessor, within the grace window and from the same client context → the
+ *   same live successor, no writes;
  * - any other token of the family → reuse: the session is revoked.
  */
 export async function refresh(
@@ -44,14 +46,17 @@ export async function refresh(
     if (!found) throw new InvalidGrantError("not_found", "refresh token not recognized");
     const now = ctx.now();
     const { session } = found;
-    await checkSession(ctx, found, now, client, clientId);
+    checkSession(session, now, clientId);
+    const mismatched = bindingMismatches(session.client, client, ctx.config.binding);
 
     if (timingSafeEqual(hash, session.currentHash)) {
+      if (mismatched.length > 0) return bindingMismatch(ctx, session, mismatched, client, now);
       const rotated = await rotate(ctx, session, secret, hash, now);
       if (rotated) return rotated;
       continue;
     }
-    if (withinGrace(ctx, session, hash, now)) {
+    // A spent token from another client context is never the grace case: it is reuse.
+    if (mismatched.length === 0 && withinGrace(ctx, session, hash, now)) {
       const successor = openSealed(session.sealedSuccessor as string, secret);
       if (successor && timingSafeEqual(hashSecret(successor), session.currentHash)) {
         ctx.emit({
@@ -78,28 +83,32 @@ function presentedSecret(presented: unknown): Uint8Array {
   return secret;
 }
 
-async function checkSession(
-  ctx: Context,
-  { session }: TokenWithSession,
-  now: number,
-  client: RefreshOptions["client"],
-  clientId: string | undefined,
-): Promise<void> {
+function checkSession(session: SessionRecord, now: number, clientId: string | undefined): void {
   if (session.revokedAt) throw new InvalidGrantError("revoked", "session has been revoked");
   if (now >= session.expiresAt.getTime()) {
     throw new InvalidGrantError("session_expired", "session reached its maximum lifetime");
   }
-  if (now >= session.idleExpiresAt.getTime())
+  if (now >= session.idleExpiresAt.getTime()) {
     throw new InvalidGrantError("expired", "refresh token expired");
+  }
   if (clientId !== undefined && clientId !== session.clientId) {
     throw new InvalidGrantError("client_mismatch", "refresh token was issued to another client");
   }
-  const fields = bindingMismatches(session.client, client, ctx.config.binding);
-  if (fields.length === 0) return;
+}
+
+/** The live token presented from another client context: refused, and revoked by policy. */
+async function bindingMismatch(
+  ctx: Context,
+  session: SessionRecord,
+  fields: Array<keyof ClientContext>,
+  client: ClientContext | undefined,
+  now: number,
+): Promise<never> {
   const revoke = ctx.config.binding.onMismatch === "revoke";
   const at = new Date(now);
-  if (revoke)
+  if (revoke) {
     await storeCall("refresh", ctx.store.revokeSession(session.id, at, "binding_mismatch"));
+  }
   ctx.emit({
     type: "binding_mismatch",
     at,

@@ -177,7 +177,7 @@ export interface Tokens {
   refresh(refreshToken: unknown, options?: RefreshOptions): Promise<TokenResponse>;
   /** RFC 7009: revoke the session of a refresh token; unknown or malformed tokens are ignored. */
   revoke(refreshToken: unknown): Promise<void>;
-  /** Revoke one session (logout). Resolves whether it was live. */
+  /** Revoke one session (logout). Resolves `true` if this call revoked it. */
   revokeSession(sessionId: string, reason?: string): Promise<boolean>;
   /** Revoke all sessions of a subject (password change, deactivation). Resolves the count. */
   revokeSubject(subject: string, reason?: string): Promise<number>;

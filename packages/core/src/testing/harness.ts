@@ -61,7 +61,11 @@ export interface HarnessOptions {
   events?: TokensEvent[];
 }
 
-export function harness(env: Env, config: Partial<TokensConfig> = {}, options: HarnessOptions = {}): Harness {
+export function harness(
+  env: Env,
+  config: Partial<TokensConfig> = {},
+  options: HarnessOptions = {},
+): Harness {
   const clock = options.clock ?? clockAt(Date.now());
   const events = options.events ?? [];
   const tokens = createTokens({
@@ -123,10 +127,16 @@ export function tokensError(code: string, reason: TokensErrorReason): Record<str
   return { code, reason };
 }
 
-export async function expectGrantError(promise: Promise<unknown>, reason: TokensErrorReason): Promise<void> {
+export async function expectGrantError(
+  promise: Promise<unknown>,
+  reason: TokensErrorReason,
+): Promise<void> {
   const error = await rejection(promise);
   expect(error).toBeInstanceOf(Error);
-  expect(error).toMatchObject({ name: "InvalidGrantError", ...tokensError("invalid_grant", reason) });
+  expect(error).toMatchObject({
+    name: "InvalidGrantError",
+    ...tokensError("invalid_grant", reason),
+  });
 }
 
 export function isStoreUnavailable(error: unknown): boolean {
@@ -150,7 +160,10 @@ export function expectDate(actual: unknown, expected: Date | number, field = "da
   expect(actual, `${field} must come back as a Date`).toBeInstanceOf(Date);
   const want = typeof expected === "number" ? expected : expected.getTime();
   const diff = Math.abs((actual as Date).getTime() - want);
-  expect(diff, `${field}: ${(actual as Date).toISOString()} vs ${new Date(want).toISOString()}`).toBeLessThanOrEqual(1);
+  expect(
+    diff,
+    `${field}: ${(actual as Date).toISOString()} vs ${new Date(want).toISOString()}`,
+  ).toBeLessThanOrEqual(1);
 }
 
 export function expectDateOrNull(actual: unknown, expected: Date | null, field: string): void {
@@ -159,10 +172,14 @@ export function expectDateOrNull(actual: unknown, expected: Date | null, field: 
 }
 
 /** Asserts that a session read back from the store equals what was written. */
-export function expectSameSession(actual: SessionRecord | null | undefined, expected: SessionRecord): void {
+export function expectSameSession(
+  actual: SessionRecord | null | undefined,
+  expected: SessionRecord,
+): void {
   expect(actual, `session ${expected.id}`).toBeTruthy();
   const session = actual as SessionRecord;
-  const { rotatedAt, createdAt, lastUsedAt, idleExpiresAt, expiresAt, revokedAt, ...plain } = expected;
+  const { rotatedAt, createdAt, lastUsedAt, idleExpiresAt, expiresAt, revokedAt, ...plain } =
+    expected;
   expect({
     id: session.id,
     subject: session.subject,
@@ -183,7 +200,10 @@ export function expectSameSession(actual: SessionRecord | null | undefined, expe
   expectDateOrNull(session.revokedAt, revokedAt, "revokedAt");
 }
 
-export function expectSameToken(actual: TokenRecord | null | undefined, expected: TokenRecord): void {
+export function expectSameToken(
+  actual: TokenRecord | null | undefined,
+  expected: TokenRecord,
+): void {
   expect(actual, `token ${expected.hash}`).toBeTruthy();
   const token = actual as TokenRecord;
   expect({ hash: token.hash, sessionId: token.sessionId, generation: token.generation }).toEqual({
@@ -195,9 +215,10 @@ export function expectSameToken(actual: TokenRecord | null | undefined, expected
 }
 
 /** A fresh session record (generation 0) and its first token, for raw store calls. */
-export function sessionRecord(
-  overrides: Partial<SessionRecord> & { at?: number } = {},
-): { session: SessionRecord; token: TokenRecord } {
+export function sessionRecord(overrides: Partial<SessionRecord> & { at?: number } = {}): {
+  session: SessionRecord;
+  token: TokenRecord;
+} {
   const { at = Date.now(), ...fields } = overrides;
   const createdAt = new Date(at);
   const session: SessionRecord = {
@@ -229,7 +250,11 @@ export function sessionRecord(
 }
 
 /** The rotation of `session` a core refresh at `at` would ask for. */
-export function rotationOf(session: SessionRecord, at: number, expectedHash = session.currentHash): Rotation {
+export function rotationOf(
+  session: SessionRecord,
+  at: number,
+  expectedHash = session.currentHash,
+): Rotation {
   const rotatedAt = new Date(at);
   return {
     sessionId: session.id,

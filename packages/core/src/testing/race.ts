@@ -17,7 +17,12 @@ export interface RotationRace {
  * writes lets every caller see the old hash and "win": this is the check that tells such a
  * store from an atomic compare-and-set.
  */
-export async function raceRotations(stores: TokenStore[], session: SessionRecord, n: number, at: number): Promise<RotationRace> {
+export async function raceRotations(
+  stores: TokenStore[],
+  session: SessionRecord,
+  n: number,
+  at: number,
+): Promise<RotationRace> {
   const attempts = Array.from({ length: n }, () => rotationOf(session, at));
   const results = await Promise.all(
     attempts.map((rotation, i) => (stores[i % stores.length] as TokenStore).rotate(rotation)),

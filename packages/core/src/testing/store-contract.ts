@@ -27,7 +27,13 @@ export function describeStoreContract(env: () => Env): void {
         at,
         clientId: "mobile-app",
         client: { deviceId: "device-ä1", userAgent: "Mozilla/5.0 (X11) ✓", ip: "2001:db8::7" },
-        claims: { role: "admin", tier: 3, beta: true, org: { id: "o-1", teams: ["a", "b"] }, note: "ünïcode 🚀" },
+        claims: {
+          role: "admin",
+          tier: 3,
+          beta: true,
+          org: { id: "o-1", teams: ["a", "b"] },
+          note: "ünïcode 🚀",
+        },
         idleExpiresAt: new Date(at + HOUR + 7),
         expiresAt: new Date(at + DAY + 9),
       });
@@ -59,7 +65,10 @@ export function describeStoreContract(env: () => Env): void {
 
     it("records passed in and handed out are copies: mutating them does not change the store", async () => {
       const { store } = env();
-      const { session, token } = sessionRecord({ claims: { role: "user" }, client: { deviceId: "d1" } });
+      const { session, token } = sessionRecord({
+        claims: { role: "user" },
+        client: { deviceId: "d1" },
+      });
       const original = structuredClone(session);
       await store.createSession(session, token);
       session.subject = "someone-else";
@@ -75,7 +84,11 @@ export function describeStoreContract(env: () => Env): void {
         (read.client as { deviceId?: string }).deviceId = "d2";
       }
       expectSameSession(await store.getSession(session.id), original);
-      expectDate((await store.findToken(token.hash))?.token.createdAt, original.createdAt, "token createdAt");
+      expectDate(
+        (await store.findToken(token.hash))?.token.createdAt,
+        original.createdAt,
+        "token createdAt",
+      );
     });
 
     it("createSession is all-or-nothing: a session whose token hash already exists is not stored", async () => {
@@ -84,6 +97,7 @@ export function describeStoreContract(env: () => Env): void {
       await store.createSession(first.session, first.token);
       const clash = sessionRecord({ currentHash: first.token.hash });
       await rejection(store.createSession(clash.session, clash.token));
+      // Nothing of the refused session may remain.
       expect(await store.getSession(clash.session.id)).toBeNull();
       expect((await store.findToken(first.token.hash))?.session.id).toBe(first.session.id);
     });
@@ -158,26 +172,34 @@ export function describeStoreContract(env: () => Env): void {
       await store.createSession(session, token);
       const at = new Date(Date.now() + 5 * SECOND + 3);
       expect(await store.revokeSession(session.id, at, "logout")).toBe(true);
-      expect(await store.revokeSession(session.id, new Date(at.getTime() + HOUR), "reused")).toBe(false);
-      expectSameSession(await store.getSession(session.id), { ...session, revokedAt: at, revokeReason: "logout" });
+      expect(await store.revokeSession(session.id, new Date(at.getTime() + HOUR), "reused")).toBe(
+        false,
+      );
+      expectSameSession(await store.getSession(session.id), {
+        ...session,
+        revokedAt: at,
+        revokeReason: "logout",
+      });
       expect(await store.revokeSession(randomText(), at, "logout")).toBe(false);
     });
 
     it("revokeSubject revokes and counts the subject's unrevoked sessions only; other subjects are untouched", async () => {
       const { store } = env();
       const subject = newSubject();
-      const mine = [sessionRecord({ subject }), sessionRecord({ subject }), sessionRecord({ subject })];
+      const already = sessionRecord({ subject });
+      const mine = [sessionRecord({ subject }), sessionRecord({ subject })];
       const other = sessionRecord();
-      for (const { session, token } of [...mine, other]) await store.createSession(session, token);
+      for (const { session, token } of [already, ...mine, other])
+        await store.createSession(session, token);
       const earlier = new Date(Date.now() - HOUR);
-      await store.revokeSession(mine[0]?.session.id as string, earlier, "logout");
+      await store.revokeSession(already.session.id, earlier, "logout");
 
       const at = new Date();
       expect(await store.revokeSubject(subject, at, "subject_revoked")).toBe(2);
-      const first = await store.getSession(mine[0]?.session.id as string);
+      const first = await store.getSession(already.session.id);
       expectDate(first?.revokedAt, earlier, "revokedAt of the already revoked session");
       expect(first?.revokeReason).toBe("logout");
-      for (const { session } of mine.slice(1)) {
+      for (const { session } of mine) {
         const stored = await store.getSession(session.id);
         expectDate(stored?.revokedAt, at, "revokedAt");
         expect(stored?.revokeReason).toBe("subject_revoked");
@@ -194,7 +216,7 @@ export function describeStoreContract(env: () => Env): void {
       const newer = sessionRecord({ subject, at: now - 2 * SECOND });
       const older = sessionRecord({ subject, at: now - 3 * SECOND });
       const rotated = sessionRecord({ subject, at: now - SECOND });
-      const revoked = sessionRecord({ subject, at: now - 4 * SECOND, revokedAt: new Date(now - 1), revokeReason: "logout" });
+      const revoked = sessionRecord({ subject, at: now - 4 * SECOND });
       const idleEnded = sessionRecord({ subject, at: now - HOUR, idleExpiresAt: new Date(now) });
       const ended = sessionRecord({
         subject,
@@ -204,13 +226,26 @@ export function describeStoreContract(env: () => Env): void {
       });
       const otherSubject = sessionRecord({ at: now - 5 * SECOND });
       // Inserted out of order so that the order returned must come from createdAt.
-      for (const { session, token } of [newer, revoked, idleEnded, older, ended, rotated, otherSubject]) {
+      for (const { session, token } of [
+        newer,
+        revoked,
+        idleEnded,
+        older,
+        ended,
+        rotated,
+        otherSubject,
+      ]) {
         await store.createSession(session, token);
       }
       expect(await store.rotate(rotationOf(rotated.session, now - 10))).toBe(true);
+      expect(await store.revokeSession(revoked.session.id, new Date(now - 1), "logout")).toBe(true);
 
       const listed = await store.listSessions(subject, new Date(now));
-      expect(listed.map((s) => s.id)).toEqual([older.session.id, newer.session.id, rotated.session.id]);
+      expect(listed.map((s) => s.id)).toEqual([
+        older.session.id,
+        newer.session.id,
+        rotated.session.id,
+      ]);
       expectSameSession(listed[0], older.session);
       expect(listed[2]?.generation).toBe(1);
       expect(await store.listSessions(newSubject(), new Date(now))).toEqual([]);
@@ -220,24 +255,39 @@ export function describeStoreContract(env: () => Env): void {
       const { store } = env();
       // Dates far in the past: this purge cannot touch sessions that other tests use.
       const before = Date.now() - 700 * DAY;
-      const revoked = sessionRecord({ at: before - DAY, revokedAt: new Date(before - 1), revokeReason: "logout" });
+      const revoked = sessionRecord({ at: before - DAY });
       const idleEnded = sessionRecord({ at: before - DAY, idleExpiresAt: new Date(before - 1) });
       const ended = sessionRecord({
         at: before - 3 * DAY,
         idleExpiresAt: new Date(before - 2 * DAY),
         expiresAt: new Date(before - 1),
       });
-      const rotatedEnded = sessionRecord({ at: before - DAY, revokedAt: new Date(before - HOUR), revokeReason: "reused" });
-      const live = sessionRecord({ at: before - DAY, idleExpiresAt: new Date(before + HOUR) });
-      const revokedLater = sessionRecord({ at: before - DAY, revokedAt: new Date(before + 1), revokeReason: "logout" });
+      const rotatedEnded = sessionRecord({ at: before - DAY });
+      const lasting = { idleExpiresAt: new Date(before + HOUR), expiresAt: new Date(before + DAY) };
+      const live = sessionRecord({ at: before - DAY, ...lasting });
+      const revokedLater = sessionRecord({ at: before - DAY, ...lasting });
       // Ends exactly at `before`: not before it, so it stays.
-      const boundary = sessionRecord({ at: before - DAY, idleExpiresAt: new Date(before) });
-      const all = [revoked, idleEnded, ended, live, revokedLater, boundary];
-      for (const { session, token } of all) await store.createSession(session, token);
-      await store.createSession({ ...rotatedEnded.session, revokedAt: null, revokeReason: null }, rotatedEnded.token);
+      const boundary = sessionRecord({
+        at: before - DAY,
+        idleExpiresAt: new Date(before),
+        expiresAt: new Date(before),
+      });
+      for (const { session, token } of [
+        revoked,
+        idleEnded,
+        ended,
+        rotatedEnded,
+        live,
+        revokedLater,
+        boundary,
+      ]) {
+        await store.createSession(session, token);
+      }
       const rotation = rotationOf(rotatedEnded.session, before - 2 * HOUR);
       expect(await store.rotate(rotation)).toBe(true);
       await store.revokeSession(rotatedEnded.session.id, new Date(before - HOUR), "reused");
+      await store.revokeSession(revoked.session.id, new Date(before - 1), "logout");
+      await store.revokeSession(revokedLater.session.id, new Date(before + 1), "logout");
 
       const cutoff = new Date(before);
       expect(await store.purge(cutoff, 2)).toBe(2);
