@@ -6,15 +6,36 @@ const source = (path: string) => fileURLToPath(new URL(`./packages/${path}`, imp
 /** Tests import workspace packages from source, so no build is needed between edits. */
 const alias = [
   { find: /^@tokens\/core\/testing$/, replacement: source("core/src/testing/index.ts") },
-  ...["core", "memory", "drizzle", "prisma", "mongodb", "http", "express", "fastify", "hono", "client"].map(
-    (name) => ({ find: new RegExp(`^@tokens/${name}$`), replacement: source(`${name}/src/index.ts`) }),
-  ),
+  ...[
+    "core",
+    "memory",
+    "drizzle",
+    "prisma",
+    "mongodb",
+    "http",
+    "express",
+    "fastify",
+    "hono",
+    "client",
+  ].map((name) => ({
+    find: new RegExp(`^@tokens/${name}$`),
+    replacement: source(`${name}/src/index.ts`),
+  })),
 ];
 
 /** One vitest project per package; `name` shows in reports. */
-export function packageProject(name: string, test: Record<string, unknown> = {}): UserProjectConfigExport {
+export function packageProject(
+  name: string,
+  test: Record<string, unknown> = {},
+): UserProjectConfigExport {
   return defineProject({
     resolve: { alias },
-    test: { name, include: ["test/**/*.test.ts"], testTimeout: 30_000, hookTimeout: 60_000, ...test },
+    test: {
+      name,
+      include: ["test/**/*.test.ts"],
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+      ...test,
+    },
   });
 }

@@ -1,3 +1,3 @@
 import { packageProject } from "../../vitest.shared";
 
-export default packageProject("prisma");
+export default packageProject("prisma", { globalSetup: ["./test/support/generate.ts"] });

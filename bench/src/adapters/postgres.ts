@@ -1,0 +1,96 @@
+import { drizzle } from "drizzle-orm/node-postgres";
+import pg from "pg";
+import { BASELINE_TABLE, type BenchDatabase, baselineChain, withDatabase } from "./database.js";
+
+const TABLES = ["tokens_sessions", "tokens_refresh_tokens", BASELINE_TABLE];
+
+/** Rows `from + 1 … to` of the adapter's tables and the baseline table (PostgreSQL and PGlite). */
+export function pgFillStatements(from: number, to: number): string[] {
+  const hash = `translate(rtrim(encode(sha256(('bulk' || g)::text::bytea), 'base64'), '='), '+/', '-_')`;
+  return [
+    `INSERT INTO tokens_sessions (id, subject, client_id, generation, current_hash, created_at, last_used_at, idle_expires_at, expires_at)
+     SELECT 'bulk-' || g, 'user-' || (g % 100000), 'default', 0, ${hash}, now(), now(), now() + interval '7 days', now() + interval '30 days'
+     FROM generate_series(${from + 1}, ${to}) g`,
+    `INSERT INTO tokens_refresh_tokens (hash, session_id, generation, created_at)
+     SELECT ${hash}, 'bulk-' || g, 0, now() FROM generate_series(${from + 1}, ${to}) g`,
+    `INSERT INTO ${BASELINE_TABLE} (hash, session_id) SELECT ${hash}, 'bulk-' || g FROM generate_series(${from + 1}, ${to}) g`,
+  ];
+}
+
+export const PG_BASELINE_DDL = `CREATE TABLE ${BASELINE_TABLE} (hash text PRIMARY KEY, session_id text NOT NULL, used_at timestamptz)`;
+export const PG_ROTATE = `WITH spent AS (
+  UPDATE ${BASELINE_TABLE} SET used_at = now() WHERE hash = $1 AND used_at IS NULL RETURNING session_id
+) INSERT INTO ${BASELINE_TABLE} (hash, session_id) SELECT $2, session_id FROM spent`;
+
+/** PostgreSQL server at POSTGRES_URL, in its own database `tokens_bench`. */
+export async function openPostgres(url: string, poolSize: number): Promise<BenchDatabase> {
+  const target = withDatabase(url, "tokens_bench");
+  const admin = new pg.Client({ connectionString: withDatabase(url, "postgres") });
+  await admin.connect();
+  try {
+    const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'tokens_bench'");
+    if (exists.rowCount === 0) await admin.query("CREATE DATABASE tokens_bench");
+  } finally {
+    await admin.end();
+  }
+  const setup = new pg.Pool({ connectionString: target, max: 1 });
+  const adapterPool = new pg.Pool({ connectionString: target, max: poolSize });
+  const baselinePool = new pg.Pool({ connectionString: target, max: poolSize });
+  const version = await setup.query("SHOW server_version");
+
+  return {
+    label: `PostgreSQL ${version.rows[0].server_version.split(" ")[0]}`,
+    dialect: "postgresql",
+    async reset(migration) {
+      await setup.query(`DROP TABLE IF EXISTS ${TABLES.join(", ")} CASCADE`);
+      for (const statement of migration) await setup.query(statement);
+      await setup.query(PG_BASELINE_DDL);
+    },
+    async fill(from, to) {
+      const client = await setup.connect();
+      try {
+        // A large load is much faster with the secondary indexes built afterwards and without
+        // per-row foreign-key checks; the rows are valid by construction.
+        const large = to - from > 100_000;
+        const { rows: indexes } = large
+          ? await client.query<{ indexname: string; indexdef: string }>(
+              `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY($1)
+               AND indexname NOT IN (SELECT conname FROM pg_constraint)`,
+              [TABLES],
+            )
+          : { rows: [] };
+        if (large) {
+          await client.query("SET session_replication_role = replica");
+          await client.query("SET maintenance_work_mem = '256MB'");
+          for (const { indexname } of indexes) await client.query(`DROP INDEX "${indexname}"`);
+        }
+        for (const statement of pgFillStatements(from, to)) await client.query(statement);
+        for (const { indexdef } of indexes) await client.query(indexdef);
+        if (large) await client.query("SET session_replication_role = DEFAULT");
+        for (const table of TABLES) await client.query(`VACUUM ANALYZE ${table}`);
+      } finally {
+        client.release();
+      }
+    },
+    baseline: () =>
+      baselineChain(
+        async (hash, sessionId) => {
+          await baselinePool.query(
+            `INSERT INTO ${BASELINE_TABLE} (hash, session_id) VALUES ($1, $2)`,
+            [hash, sessionId],
+          );
+        },
+        async (spent, next) =>
+          (await baselinePool.query({ name: "rotate", text: PG_ROTATE, values: [spent, next] }))
+            .rowCount === 1,
+      ),
+    drizzle: async () => drizzle({ client: adapterPool }),
+    prismaAdapter: async () => {
+      const { PrismaPg } = await import("@prisma/adapter-pg");
+      return new PrismaPg(adapterPool);
+    },
+    async close() {
+      await Promise.all([setup.end(), adapterPool.end(), baselinePool.end()]);
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { inArray } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { PgTokensTables } from "../schema/pg.js";
+import {
+  type DialectOps,
+  endedBefore,
+  rotationChanges,
+  rotationTarget,
+  sessionRow,
+  successorSelection,
+  type Tables,
+  tokenRow,
+} from "../shared.js";
+
+/**
+ * A Drizzle PostgreSQL database of any driver (node-postgres, postgres-js, PGlite, …), whatever
+ * its schema.
+ *
+ * @example
+ * ```ts
+ * import type { AnyPgDatabase } from "@tokens/drizzle";
+ * import { drizzle } from "drizzle-orm/node-postgres";
+ *
+ * const db: AnyPgDatabase = drizzle(process.env.DATABASE_URL!);
+ * ```
+ */
+export type AnyPgDatabase = PgDatabase<PgQueryResultHKT, Record<string, unknown>>;
+
+/**
+ * PostgreSQL runs every multi-row write as ONE statement with data-modifying CTEs: atomic
+ * without an interactive transaction, so no connection is held across round trips and a lost
+ * connection can never leave half a write behind.
+ */
+export function pgOps(db: AnyPgDatabase, tables: PgTokensTables): DialectOps {
+  const t = tables as unknown as Tables;
+  const { sessions, tokens } = tables;
+  return {
+    async createSession(session, token) {
+      // PostgreSQL runs a data-modifying CTE to completion even though nothing reads it, and
+      // checks the token's foreign key at the end of the statement, when the session exists.
+      const created = db
+        .$with("created")
+        .as(db.insert(sessions).values(sessionRow(session)).returning({ id: sessions.id }));
+      await db.with(created).insert(tokens).values(tokenRow(token));
+    },
+
+    async rotate(rotation) {
+      // Under READ COMMITTED a concurrent UPDATE of the same row waits for the first to commit,
+      // then re-checks the WHERE against the new row: exactly one caller's CTE yields the row.
+      const spent = db
+        .$with("spent")
+        .as(
+          db
+            .update(sessions)
+            .set(rotationChanges(t, rotation))
+            .where(rotationTarget(t, rotation))
+            .returning({ id: sessions.id }),
+        );
+      const inserted = await db
+        .with(spent)
+        .insert(tokens)
+        // Typed casts in SQL make the selection match the columns; Drizzle's types cannot see it.
+        .select(db.select(successorSelection(t, rotation, spent.id) as never).from(spent))
+        .returning({ hash: tokens.hash });
+      return inserted.length === 1;
+    },
+
+    async purge(before, limit) {
+      // SKIP LOCKED: a session another transaction holds is left for the next batch instead of
+      // making purge wait behind it.
+      const doomed = db
+        .$with("doomed")
+        .as(
+          db
+            .select({ id: sessions.id })
+            .from(sessions)
+            .where(endedBefore(t, before))
+            .limit(limit)
+            .for("update", { skipLocked: true }),
+        );
+      const doomedIds = db.select({ id: doomed.id }).from(doomed);
+      const tokensGone = db
+        .$with("tokens_gone")
+        .as(db.delete(tokens).where(inArray(tokens.sessionId, doomedIds)));
+      const deleted = await db
+        .with(doomed, tokensGone)
+        .delete(sessions)
+        .where(inArray(sessions.id, doomedIds))
+        .returning({ id: sessions.id });
+      return deleted.length;
+    },
+
+    async updateCount(update) {
+      return (await update.returning({ id: sessions.id })).length;
+    },
+  };
+}

@@ -1,0 +1,183 @@
+import type { ClientContext, Rotation, SessionRecord, TokenRecord } from "@tokens/core";
+import { and, type Column, eq, isNull, lt, or, type SQL, sql, type Table } from "drizzle-orm";
+
+/** A sessions table of any dialect, seen through the columns every dialect defines alike. */
+export type SessionsTable = Table & { [K in keyof SessionRecord]-?: Column };
+
+/** A refresh-token table of any dialect, seen the same way. */
+export type TokensTable = Table & { [K in keyof TokenRecord]-?: Column };
+
+/** The two tables, as the dialect-neutral code sees them. */
+export interface Tables {
+  sessions: SessionsTable;
+  tokens: TokensTable;
+}
+
+/**
+ * What differs between dialects: the writes that must be atomic across several rows, and how
+ * an UPDATE reports the rows it changed. Everything else is written once against {@link Queries}.
+ */
+export interface DialectOps {
+  createSession(session: SessionRecord, token: TokenRecord): Promise<void>;
+  rotate(rotation: Rotation): Promise<boolean>;
+  purge(before: Date, limit: number): Promise<number>;
+  /** Run a sessions UPDATE and resolve how many rows it changed. */
+  updateCount(update: UpdateQuery): Promise<number>;
+}
+
+/** A Drizzle UPDATE … WHERE, before it runs. */
+export interface UpdateQuery extends PromiseLike<unknown> {
+  returning(fields: Record<string, Column>): PromiseLike<unknown[]>;
+}
+
+interface SelectQuery extends PromiseLike<Row[]> {
+  where(where: SQL | undefined): SelectQuery;
+  innerJoin(table: Table, on: SQL): SelectQuery;
+  orderBy(...order: SQL[]): SelectQuery;
+  limit(limit: number): SelectQuery;
+}
+
+/**
+ * The part of Drizzle's query builder that has the same shape in PostgreSQL, MySQL and SQLite.
+ * Every Drizzle database has it; typing it once keeps the shared reads and updates in one place.
+ */
+export interface Queries {
+  select(fields: Record<string, unknown>): { from(table: Table): SelectQuery };
+  update(table: Table): {
+    set(values: Record<string, unknown>): { where(where: SQL | undefined): UpdateQuery };
+  };
+}
+
+type Row = Record<string, unknown>;
+
+/** The session as a row to insert: the record's keys are the tables' keys. */
+export function sessionRow(session: SessionRecord): SessionRecord {
+  return {
+    id: session.id,
+    subject: session.subject,
+    clientId: session.clientId,
+    generation: session.generation,
+    currentHash: session.currentHash,
+    previousHash: session.previousHash ?? null,
+    sealedSuccessor: session.sealedSuccessor ?? null,
+    rotatedAt: session.rotatedAt ?? null,
+    createdAt: session.createdAt,
+    lastUsedAt: session.lastUsedAt,
+    idleExpiresAt: session.idleExpiresAt,
+    expiresAt: session.expiresAt,
+    revokedAt: session.revokedAt ?? null,
+    revokeReason: session.revokeReason ?? null,
+    client: session.client ?? null,
+    claims: session.claims ?? null,
+  };
+}
+
+/** The token as a row to insert. */
+export function tokenRow(token: TokenRecord): TokenRecord {
+  return {
+    hash: token.hash,
+    sessionId: token.sessionId,
+    generation: token.generation,
+    createdAt: token.createdAt,
+  };
+}
+
+// Drivers differ in how they hand back numbers and dates that Drizzle does not map itself
+// (e.g. integers as strings or bigints); reading every field through these keeps records exact.
+const text = (value: unknown): string => String(value);
+const optionalText = (value: unknown): string | null =>
+  value === null || value === undefined ? null : String(value);
+const count = (value: unknown): number => Number(value);
+const instant = (value: unknown): Date =>
+  value instanceof Date ? value : new Date(value as string);
+const optionalInstant = (value: unknown): Date | null =>
+  value === null || value === undefined ? null : instant(value);
+const json = <T>(value: unknown): T | null =>
+  value === null || value === undefined
+    ? null
+    : ((typeof value === "string" ? JSON.parse(value) : value) as T);
+
+/** A selected sessions row as a {@link SessionRecord}. */
+export function toSession(row: Row): SessionRecord {
+  return {
+    id: text(row.id),
+    subject: text(row.subject),
+    clientId: text(row.clientId),
+    generation: count(row.generation),
+    currentHash: text(row.currentHash),
+    previousHash: optionalText(row.previousHash),
+    sealedSuccessor: optionalText(row.sealedSuccessor),
+    rotatedAt: optionalInstant(row.rotatedAt),
+    createdAt: instant(row.createdAt),
+    lastUsedAt: instant(row.lastUsedAt),
+    idleExpiresAt: instant(row.idleExpiresAt),
+    expiresAt: instant(row.expiresAt),
+    revokedAt: optionalInstant(row.revokedAt),
+    revokeReason: optionalText(row.revokeReason),
+    client: json<ClientContext>(row.client),
+    claims: json<Record<string, unknown>>(row.claims),
+  };
+}
+
+/** A selected token row as a {@link TokenRecord}. */
+export function toToken(row: Row): TokenRecord {
+  return {
+    hash: text(row.hash),
+    sessionId: text(row.sessionId),
+    generation: count(row.generation),
+    createdAt: instant(row.createdAt),
+  };
+}
+
+/** The compare-and-set condition of a rotation: the session, still naming the expected token, live. */
+export function rotationTarget(t: Tables, rotation: Rotation): SQL {
+  return and(
+    eq(t.sessions.id, rotation.sessionId),
+    eq(t.sessions.currentHash, rotation.expectedHash),
+    isNull(t.sessions.revokedAt),
+  ) as SQL;
+}
+
+/** The session columns a successful rotation sets. */
+export function rotationChanges(t: Tables, rotation: Rotation): Record<string, unknown> {
+  return {
+    generation: sql`${t.sessions.generation} + 1`,
+    previousHash: rotation.expectedHash,
+    currentHash: rotation.successor.hash,
+    sealedSuccessor: rotation.sealedSuccessor,
+    rotatedAt: rotation.rotatedAt,
+    lastUsedAt: rotation.rotatedAt,
+    idleExpiresAt: rotation.idleExpiresAt,
+  };
+}
+
+/**
+ * A constant typed as `column`, for the select list of an INSERT … SELECT: there the database
+ * cannot infer a parameter's type from the target column, so PostgreSQL would take it as text.
+ */
+function constant(value: unknown, column: Column): SQL {
+  return sql`cast(${sql.param(value, column)} as ${sql.raw(column.getSQLType())})`;
+}
+
+/**
+ * The select list that turns the one session row a rotation targets into the successor's
+ * token row, in the tokens table's column order (Drizzle requires that order).
+ */
+export function successorSelection(t: Tables, rotation: Rotation, sessionId: Column | SQL) {
+  const { successor } = rotation;
+  return {
+    hash: constant(successor.hash, t.tokens.hash),
+    sessionId,
+    generation: constant(successor.generation, t.tokens.generation),
+    createdAt: constant(successor.createdAt, t.tokens.createdAt),
+  };
+}
+
+/** Sessions that ended before `before`: revoked, idle past their TTL, or past their lifetime. */
+export function endedBefore(t: Tables, before: Date): SQL {
+  return or(
+    lt(t.sessions.revokedAt, before),
+    lt(t.sessions.idleExpiresAt, before),
+    lt(t.sessions.expiresAt, before),
+  ) as SQL;
+}

@@ -1,0 +1,615 @@
+import {
+  type AccessTokenClaims,
+  type ClientContext,
+  ConfigurationError,
+  InvalidGrantError,
+  type IssueOptions,
+  StoreUnavailableError,
+  type TokenResponse,
+  type Tokens,
+  TokensError,
+} from "@tokens/core";
+import { bearerChallenge, readBearer } from "./bearer.js";
+import { type Params, readParams } from "./body.js";
+import { type CookieJar, type CookieOptions, createCookieJar } from "./cookie.js";
+import {
+  HttpFailure,
+  json,
+  methodNotAllowed,
+  NO_STORE,
+  oauthError,
+  serverError,
+  tokensErrorResponse,
+} from "./responses.js";
+
+/**
+ * What a binding knows about a request that a web `Request` cannot carry.
+ *
+ * @example
+ * ```ts
+ * // Express: req.ip honours the app's "trust proxy" setting.
+ * await handlers.route(request, { ip: req.ip });
+ * ```
+ */
+export interface RequestContext {
+  /** The client's IP address as the server sees it. */
+  ip?: string;
+}
+
+/**
+ * Where refresh tokens travel in a token answer: `"body"` (JSON, native apps and servers) or
+ * `"cookie"` (an `HttpOnly` cookie, browsers).
+ *
+ * @example
+ * ```ts
+ * const transport: Transport = "cookie";
+ * ```
+ */
+export type Transport = "body" | "cookie";
+
+/**
+ * Paths of the endpoints, absolute from the origin root.
+ *
+ * @example
+ * ```ts
+ * const paths: EndpointPaths = {
+ *   refresh: "/auth/token/refresh",
+ *   revoke: "/auth/token/revoke",
+ *   jwks: "/.well-known/jwks.json",
+ *   metadata: "/.well-known/oauth-authorization-server",
+ * };
+ * ```
+ */
+export interface EndpointPaths {
+  /** Refresh grant (RFC 6749 §6). Default `<basePath>/token/refresh`. */
+  refresh: string;
+  /** Revocation (RFC 7009). Default `<basePath>/token/revoke`. */
+  revoke: string;
+  /** Public keys (RFC 7517). Default `/.well-known/jwks.json`. */
+  jwks: string;
+  /**
+   * Authorization server metadata (RFC 8414). Default `/.well-known/oauth-authorization-server`
+   * followed by the issuer's path, as RFC 8414 §3.1 places it.
+   */
+  metadata: string;
+}
+
+/**
+ * Options of {@link createHandlers}.
+ *
+ * @example
+ * ```ts
+ * const options: HandlersOptions = {
+ *   basePath: "/auth",
+ *   cookie: { allowedOrigins: ["https://app.example.com"] },
+ *   getClientIp: (request) => request.headers.get("cf-connecting-ip") ?? undefined,
+ * };
+ * ```
+ */
+export interface HandlersOptions {
+  /** Path the auth endpoints live under; also the refresh cookie's `Path`. Default `/auth`. */
+  basePath?: string;
+  /** Override single endpoint paths (absolute from the origin root). */
+  paths?: Partial<EndpointPaths>;
+  /**
+   * Public origin (or URL) the endpoints are reached at, for the metadata document. Default: the
+   * issuer's origin.
+   */
+  baseUrl?: string;
+  /** Enable cookie mode for browsers (`true` for the defaults). Default off. */
+  cookie?: CookieOptions | boolean;
+  /** Largest accepted request body in bytes; bigger bodies get a 413. Default 16 384. */
+  maxBodyBytes?: number;
+  /**
+   * The client's IP address for session binding and the devices list. A web `Request` has no
+   * socket, so by default the IP comes only from the binding ({@link RequestContext}). Trust a
+   * forwarding header such as `X-Forwarded-For` here only behind a proxy that sets it: any
+   * client can send one.
+   */
+  getClientIp?: (request: Request) => string | undefined;
+  /** Header carrying the app's device id. Default `Token-Device-Id`. */
+  deviceIdHeader?: string;
+  /** `max-age` of the JWKS and metadata answers, in seconds. Default 300. */
+  cacheMaxAge?: number;
+  /** `Retry-After` of a 503 when the store is unavailable, in seconds. Default 5. */
+  retryAfter?: number;
+  /** Default of {@link AuthenticateOptions.checkSession}. Default `false`. */
+  checkSession?: boolean;
+  /** Extra RFC 8414 metadata fields (e.g. `service_documentation`). */
+  metadata?: Record<string, unknown>;
+  /** Called with every unexpected error answered with a 500. Default `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Options of {@link TokenHandlers.authenticate}.
+ *
+ * @example
+ * ```ts
+ * await handlers.authenticate(request, { checkSession: true, audience: "https://api.example.com" });
+ * ```
+ */
+export interface AuthenticateOptions {
+  /** Also reject tokens whose session was revoked (one store read). */
+  checkSession?: boolean;
+  /** Accept only this audience. */
+  audience?: string;
+}
+
+/**
+ * Outcome of {@link TokenHandlers.authenticate}: the verified claims, or the answer to send.
+ *
+ * @example
+ * ```ts
+ * const result: AuthResult = await handlers.authenticate(request);
+ * if (!result.ok) return result.response;
+ * console.log(result.claims.sub);
+ * ```
+ */
+export type AuthResult =
+  | { ok: true; claims: AccessTokenClaims }
+  | { ok: false; response: Response; error?: TokensError };
+
+/**
+ * Options of {@link TokenHandlers.issue}: core's issue options plus the transport.
+ *
+ * @example
+ * ```ts
+ * const options: IssueRequestOptions = { subject: user.id, transport: "cookie" };
+ * ```
+ */
+export interface IssueRequestOptions extends IssueOptions {
+  /** Where the refresh token goes. Default: the `Token-Transport` request header, else `"body"`. */
+  transport?: Transport;
+}
+
+/**
+ * One endpoint: a path and the function answering every method on it (with 405 for the wrong
+ * ones), so a binding only has to register the path.
+ *
+ * @example
+ * ```ts
+ * for (const endpoint of handlers.endpoints) router.all(endpoint.path, adapt(endpoint.handle));
+ * ```
+ */
+export interface Endpoint {
+  readonly path: string;
+  readonly methods: readonly string[];
+  handle(request: Request, context?: RequestContext): Promise<Response>;
+}
+
+/**
+ * The HTTP surface of a tokens instance, as web-standard `(Request) => Promise<Response>`
+ * functions. Create it with {@link createHandlers}.
+ *
+ * @example
+ * ```ts
+ * Deno.serve(async (request) => (await handlers.route(request)) ?? new Response(null, { status: 404 }));
+ * ```
+ */
+export interface TokenHandlers {
+  /** The tokens instance the handlers serve. */
+  readonly tokens: Tokens;
+  /** The endpoint paths. */
+  readonly paths: Readonly<EndpointPaths>;
+  /** The endpoints, for bindings to register. */
+  readonly endpoints: readonly Endpoint[];
+  /** The refresh cookie's name and path, or `undefined` when cookie mode is off. */
+  readonly cookie: { readonly name: string; readonly path: string } | undefined;
+  /** `POST` refresh grant (RFC 6749 §6; JSON body or cookie too). */
+  refresh(request: Request, context?: RequestContext): Promise<Response>;
+  /** `POST` revocation (RFC 7009); in cookie mode, logout. */
+  revoke(request: Request, context?: RequestContext): Promise<Response>;
+  /** `GET` the public JWK set. */
+  jwks(request: Request): Promise<Response>;
+  /** `GET` RFC 8414 authorization server metadata. */
+  metadata(request: Request): Promise<Response>;
+  /** The endpoint serving `pathname`, if any. */
+  match(pathname: string): Endpoint | undefined;
+  /** Answer a request for one of the endpoints, or `undefined` if its path is not one. */
+  route(request: Request, context?: RequestContext): Promise<Response | undefined>;
+  /** Verify the request's bearer access token (RFC 6750). */
+  authenticate(request: { headers: Headers }, options?: AuthenticateOptions): Promise<AuthResult>;
+  /** Start a session for an authenticated user (your login route) and answer with its tokens. */
+  issue(
+    request: Request,
+    options: IssueRequestOptions,
+    context?: RequestContext,
+  ): Promise<Response>;
+  /** Answer with an already issued pair, honouring the request's `Token-Transport` header. */
+  issueResponse(request: { headers: Headers }, pair: TokenResponse): Response;
+  /** A JSON answer (204 when `body` is omitted) that also deletes the refresh cookie. */
+  logoutResponse(body?: unknown, init?: ResponseInit): Response;
+  /** The client context (user agent, device id, IP) of a request. */
+  clientContext(request: Request, context?: RequestContext): ClientContext;
+}
+
+/** Request header a login call uses to ask for cookie mode. */
+export const TRANSPORT_HEADER = "Token-Transport";
+
+const POST_METHODS = ["POST", "OPTIONS"] as const;
+const GET_METHODS = ["GET", "HEAD", "OPTIONS"] as const;
+const PLAIN_PATH = /^(\/[A-Za-z0-9._~-]+)+$|^\/$/;
+
+function checkPath(label: string, path: string): string {
+  if (!PLAIN_PATH.test(path)) {
+    throw new ConfigurationError(
+      `${label} must be an absolute path of letters, digits and ._~- segments, without a trailing slash: ${path}`,
+    );
+  }
+  return path;
+}
+
+function parseUrl(label: string, value: string): URL {
+  try {
+    return new URL(value);
+  } catch {
+    throw new ConfigurationError(`${label} is not a valid URL: ${value}`);
+  }
+}
+
+function positive(label: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigurationError(`${label} must be a non-negative integer`);
+  }
+  return value;
+}
+
+function resolvePaths(options: HandlersOptions, base: string, issuer: URL): EndpointPaths {
+  const prefix = base === "/" ? "" : base;
+  const issuerPath = issuer.pathname.replace(/\/+$/, "");
+  const paths: EndpointPaths = {
+    refresh: `${prefix}/token/refresh`,
+    revoke: `${prefix}/token/revoke`,
+    jwks: "/.well-known/jwks.json",
+    metadata: `/.well-known/oauth-authorization-server${issuerPath}`,
+    ...options.paths,
+  };
+  for (const [name, path] of Object.entries(paths)) checkPath(`paths.${name}`, path);
+  if (new Set(Object.values(paths)).size !== 4) {
+    throw new ConfigurationError("Endpoint paths must be distinct");
+  }
+  return paths;
+}
+
+function truncate(value: string | null, max: number): string | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  return trimmed === "" ? undefined : trimmed.slice(0, max);
+}
+
+function looksLikeJwt(token: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
+}
+
+/**
+ * Creates the HTTP handlers for a tokens instance: refresh, revocation, JWKS and metadata
+ * endpoints, bearer authentication and the login answer. Web-standard only (`Request` →
+ * `Response`), so they run on Node, Bun, Deno and edge runtimes; the framework bindings wrap
+ * them. Throws `ConfigurationError` for invalid options.
+ *
+ * @example
+ * ```ts
+ * import { createHandlers } from "@tokens/http";
+ *
+ * const handlers = createHandlers(tokens, { basePath: "/auth", cookie: true });
+ *
+ * export default {
+ *   async fetch(request: Request) {
+ *     const url = new URL(request.url);
+ *     if (url.pathname === "/auth/login" && request.method === "POST") {
+ *       const user = await checkPassword(await request.json());
+ *       if (!user) return new Response(null, { status: 401 });
+ *       return handlers.issue(request, { subject: user.id });
+ *     }
+ *     return (await handlers.route(request)) ?? new Response("Not found", { status: 404 });
+ *   },
+ * };
+ * ```
+ */
+export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): TokenHandlers {
+  const issuer = parseUrl("issuer", tokens.config.issuer);
+  const baseUrl = options.baseUrl === undefined ? issuer : parseUrl("baseUrl", options.baseUrl);
+  const basePath = checkPath("basePath", options.basePath ?? "/auth");
+  const paths = resolvePaths(options, basePath, issuer);
+  const limit = positive("maxBodyBytes", options.maxBodyBytes, 16_384);
+  const cacheMaxAge = positive("cacheMaxAge", options.cacheMaxAge, 300);
+  const retryAfter = positive("retryAfter", options.retryAfter, 5);
+  const deviceIdHeader = options.deviceIdHeader ?? "Token-Device-Id";
+  const onError =
+    options.onError ??
+    ((error: unknown) => console.error("tokens: unexpected error in an HTTP handler", error));
+  const jar: CookieJar | undefined =
+    options.cookie === undefined || options.cookie === false
+      ? undefined
+      : createCookieJar(
+          options.cookie === true ? {} : options.cookie,
+          basePath,
+          issuer,
+          baseUrl.origin,
+        );
+  if (jar !== undefined) {
+    for (const path of [paths.refresh, paths.revoke]) {
+      if (!(jar.path === "/" || path === jar.path || path.startsWith(`${jar.path}/`))) {
+        throw new ConfigurationError(`${path} is outside the cookie path ${jar.path}`);
+      }
+    }
+  }
+
+  const absolute = (path: string) => new URL(path, baseUrl).href;
+  const metadataDocument = {
+    issuer: tokens.config.issuer,
+    token_endpoint: absolute(paths.refresh),
+    revocation_endpoint: absolute(paths.revoke),
+    jwks_uri: absolute(paths.jwks),
+    grant_types_supported: ["refresh_token"],
+    // RFC 8414 requires the field; there is no authorization endpoint, so no response types.
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: ["none"],
+    revocation_endpoint_auth_methods_supported: ["none"],
+    ...options.metadata,
+  };
+
+  /** Runs a handler body; only a real server fault becomes a (generic) 500. */
+  async function guard(body: () => Promise<Response>): Promise<Response> {
+    try {
+      return await body();
+    } catch (error) {
+      const answer = tokensErrorResponse(error, retryAfter);
+      if (answer !== undefined) return answer;
+      onError(error);
+      return serverError();
+    }
+  }
+
+  function clientContext(request: Request, context?: RequestContext): ClientContext {
+    const client: ClientContext = {};
+    const userAgent = truncate(request.headers.get("user-agent"), 512);
+    const deviceId = truncate(request.headers.get(deviceIdHeader), 256);
+    const ip = options.getClientIp?.(request) ?? context?.ip;
+    if (userAgent !== undefined) client.userAgent = userAgent;
+    if (deviceId !== undefined) client.deviceId = deviceId;
+    if (ip !== undefined && ip !== "") client.ip = ip;
+    return client;
+  }
+
+  function tokenAnswer(pair: TokenResponse, transport: Transport): Response {
+    const headers = new Headers(NO_STORE);
+    const body: Record<string, unknown> = {
+      access_token: pair.access_token,
+      token_type: pair.token_type,
+      expires_in: pair.expires_in,
+    };
+    if (transport === "cookie" && jar !== undefined) {
+      // Never in the body in cookie mode: page scripts must not be able to read it.
+      headers.append("set-cookie", jar.set(pair.refresh_token, pair.session.idleExpiresAt));
+    } else {
+      body.refresh_token = pair.refresh_token;
+    }
+    return json(200, body, headers);
+  }
+
+  /** The request's transport header: a transport, or `null` when the value is not one. */
+  function requestedTransport(request: { headers: Headers }): Transport | null {
+    const value = request.headers.get(TRANSPORT_HEADER)?.trim().toLowerCase();
+    if (value === undefined || value === "" || value === "body") return "body";
+    return value === "cookie" ? "cookie" : null;
+  }
+
+  /** The refresh token a POST names, or the cookie's (then CSRF-checked). */
+  function presentedToken(
+    request: Request,
+    params: Params,
+    field: string,
+  ): { token: string; viaCookie: boolean } {
+    const fromBody = params.get(field);
+    if (fromBody !== undefined) return { token: fromBody, viaCookie: false };
+    const fromCookie = jar?.read(request);
+    if (fromCookie === undefined || jar === undefined) {
+      throw new HttpFailure(oauthError(400, "invalid_request", `Parameter ${field} is required`));
+    }
+    const refused = jar.checkCsrf(request);
+    if (refused !== undefined) throw new HttpFailure(refused);
+    return { token: fromCookie, viaCookie: true };
+  }
+
+  function withClearedCookie(response: Response): Response {
+    if (jar !== undefined) response.headers.append("set-cookie", jar.clear());
+    return response;
+  }
+
+  async function refresh(request: Request, context?: RequestContext): Promise<Response> {
+    return guard(async () => {
+      if (request.method !== "POST") return methodNotAllowed(POST_METHODS);
+      const params = await readParams(request, limit);
+      const grantType = params.get("grant_type");
+      if (grantType === undefined && params.kind === "form") {
+        return oauthError(400, "invalid_request", "Parameter grant_type is required");
+      }
+      if (grantType !== undefined && grantType !== "refresh_token") {
+        return oauthError(
+          400,
+          "unsupported_grant_type",
+          "Only the refresh_token grant is supported",
+        );
+      }
+      const clientId = params.get("client_id");
+      const { token, viaCookie } = presentedToken(request, params, "refresh_token");
+      try {
+        const pair = await tokens.refresh(token, {
+          client: clientContext(request, context),
+          ...(clientId === undefined ? {} : { clientId }),
+        });
+        return tokenAnswer(pair, viaCookie ? "cookie" : "body");
+      } catch (error) {
+        // A refused cookie is dead (or unusable from this client): drop it from the browser.
+        if (viaCookie && error instanceof InvalidGrantError) {
+          return withClearedCookie(oauthError(400, error.code, error.message));
+        }
+        throw error;
+      }
+    });
+  }
+
+  async function revoke(request: Request): Promise<Response> {
+    return guard(async () => {
+      if (request.method !== "POST") return methodNotAllowed(POST_METHODS);
+      const params = await readParams(request, limit);
+      // token_type_hint is only a hint (RFC 7009 §2.1): the token's shape tells its type.
+      const { token, viaCookie } = presentedToken(request, params, "token");
+      if (looksLikeJwt(token)) {
+        // RFC 7009 §2.1 lets revoking an access token end its refresh tokens too.
+        const claims = await tokens.verifyAccessToken(token).catch((error: unknown) => {
+          if (error instanceof TokensError && error.code === "invalid_token") return undefined;
+          throw error;
+        });
+        if (claims !== undefined) await tokens.revokeSession(claims.sid, "logout");
+      } else {
+        await tokens.revoke(token);
+      }
+      const answer = json(200, undefined, NO_STORE);
+      return viaCookie ? withClearedCookie(answer) : answer;
+    });
+  }
+
+  function cacheable(request: Request, body: unknown): Response {
+    const headers = { "cache-control": `public, max-age=${cacheMaxAge}` };
+    const response = json(200, body, headers);
+    return request.method === "HEAD" ? new Response(null, response) : response;
+  }
+
+  async function jwks(request: Request): Promise<Response> {
+    return guard(async () => {
+      if (request.method !== "GET" && request.method !== "HEAD")
+        return methodNotAllowed(GET_METHODS);
+      return cacheable(request, await tokens.jwks());
+    });
+  }
+
+  async function metadata(request: Request): Promise<Response> {
+    return guard(async () => {
+      if (request.method !== "GET" && request.method !== "HEAD")
+        return methodNotAllowed(GET_METHODS);
+      return cacheable(request, metadataDocument);
+    });
+  }
+
+  /** OPTIONS answers with the allowed methods; a CORS layer in front may answer first. */
+  function endpoint(
+    path: string,
+    methods: readonly string[],
+    handle: (request: Request, context?: RequestContext) => Promise<Response>,
+  ): Endpoint {
+    return {
+      path,
+      methods,
+      handle: (request, context) =>
+        request.method === "OPTIONS"
+          ? Promise.resolve(
+              new Response(null, { status: 204, headers: { allow: methods.join(", ") } }),
+            )
+          : handle(request, context),
+    };
+  }
+
+  const endpoints: Endpoint[] = [
+    endpoint(paths.refresh, POST_METHODS, refresh),
+    endpoint(paths.revoke, POST_METHODS, revoke),
+    endpoint(paths.jwks, GET_METHODS, jwks),
+    endpoint(paths.metadata, GET_METHODS, metadata),
+  ];
+  const byPath = new Map(endpoints.map((entry) => [entry.path, entry]));
+
+  async function authenticate(
+    request: { headers: Headers },
+    authOptions: AuthenticateOptions = {},
+  ): Promise<AuthResult> {
+    const credential = readBearer(request.headers);
+    if (credential.kind === "missing") return { ok: false, response: bearerChallenge(401) };
+    if (credential.kind === "malformed") {
+      return {
+        ok: false,
+        response: bearerChallenge(400, "invalid_request", "Malformed Authorization header"),
+      };
+    }
+    try {
+      const claims = await tokens.verifyAccessToken(credential.token, {
+        checkSession: authOptions.checkSession ?? options.checkSession ?? false,
+        ...(authOptions.audience === undefined ? {} : { audience: authOptions.audience }),
+      });
+      return { ok: true, claims };
+    } catch (error) {
+      if (error instanceof TokensError && error.code === "invalid_token") {
+        return { ok: false, response: bearerChallenge(401, "invalid_token", error.message), error };
+      }
+      const answer = tokensErrorResponse(error, retryAfter);
+      if (answer !== undefined && error instanceof TokensError) {
+        return { ok: false, response: answer, error };
+      }
+      onError(error);
+      return { ok: false, response: serverError() };
+    }
+  }
+
+  async function issue(
+    request: Request,
+    { transport, ...issueOptions }: IssueRequestOptions,
+    context?: RequestContext,
+  ): Promise<Response> {
+    const chosen = transport ?? requestedTransport(request);
+    if (chosen === null) {
+      return oauthError(400, "invalid_request", `${TRANSPORT_HEADER} must be "body" or "cookie"`);
+    }
+    if (chosen === "cookie" && jar === undefined) {
+      return oauthError(400, "invalid_request", "Cookie transport is not enabled");
+    }
+    try {
+      const pair = await tokens.issue({
+        ...issueOptions,
+        client: { ...clientContext(request, context), ...issueOptions.client },
+      });
+      return tokenAnswer(pair, chosen);
+    } catch (error) {
+      // The store being down is not the app's fault; anything else (e.g. a reserved claim) is.
+      if (error instanceof StoreUnavailableError) {
+        return tokensErrorResponse(error, retryAfter) ?? serverError();
+      }
+      throw error;
+    }
+  }
+
+  return {
+    tokens,
+    paths,
+    endpoints,
+    cookie: jar === undefined ? undefined : { name: jar.name, path: jar.path },
+    refresh,
+    revoke,
+    jwks,
+    metadata,
+    match: (pathname) => byPath.get(pathname),
+    async route(request, context) {
+      let pathname: string;
+      try {
+        pathname = new URL(request.url).pathname;
+      } catch {
+        return undefined;
+      }
+      return byPath.get(pathname)?.handle(request, context);
+    },
+    authenticate,
+    issue,
+    issueResponse(request, pair) {
+      const transport = requestedTransport(request) === "cookie" && jar ? "cookie" : "body";
+      return tokenAnswer(pair, transport);
+    },
+    logoutResponse(body, init) {
+      const headers = new Headers(init?.headers);
+      for (const [name, value] of Object.entries(NO_STORE)) headers.set(name, value);
+      const status = init?.status ?? (body === undefined ? 204 : 200);
+      return withClearedCookie(json(status, body, headers));
+    },
+    clientContext,
+  };
+}

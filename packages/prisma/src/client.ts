@@ -1,0 +1,126 @@
+// The structural view of a Prisma client the store needs: the two model delegates of the schema
+// fragment plus `$transaction` and the raw-query methods. Any client generated from a schema that
+// contains the fragment fits (whatever its output path, other models or extensions), so this
+// package never imports a generated client or `@prisma/client`. Only the arguments the store
+// actually passes are spelled out.
+
+/** A row of the `TokensSession` model as Prisma returns it. */
+export interface TokensSessionRow {
+  id: string;
+  subject: string;
+  clientId: string;
+  generation: number;
+  currentHash: string;
+  previousHash: string | null;
+  sealedSuccessor: string | null;
+  rotatedAt: Date | null;
+  createdAt: Date;
+  lastUsedAt: Date;
+  idleExpiresAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  revokeReason: string | null;
+  client: unknown;
+  claims: unknown;
+}
+
+/** A row of the `TokensRefreshToken` model as Prisma returns it. */
+export interface TokensRefreshTokenRow {
+  hash: string;
+  sessionId: string;
+  generation: number;
+  createdAt: Date;
+}
+
+/** A JSON value as Prisma accepts it for a `Json` column. */
+export type JsonInput =
+  | string
+  | number
+  | boolean
+  | JsonObjectInput
+  | ReadonlyArray<JsonInput | null>;
+
+/** A JSON object as Prisma accepts it for a `Json` column. */
+export type JsonObjectInput = { readonly [key: string]: JsonInput | null | undefined };
+
+type NullableDateFilter = Date | null | { lt?: Date; gt?: Date };
+
+/** The session filters the store uses. */
+export interface TokensSessionWhere {
+  id?: string | { in: string[] };
+  subject?: string;
+  currentHash?: string;
+  revokedAt?: NullableDateFilter;
+  idleExpiresAt?: { lt?: Date; gt?: Date };
+  expiresAt?: { lt?: Date; gt?: Date };
+  OR?: TokensSessionWhere[];
+}
+
+/** The `TokensSession` delegate (`prisma.tokensSession`). */
+export interface TokensSessionDelegate {
+  create(args: {
+    data: Omit<TokensSessionRow, "client" | "claims"> & {
+      client?: JsonObjectInput;
+      claims?: JsonObjectInput;
+      tokens: { create: Omit<TokensRefreshTokenRow, "sessionId"> };
+    };
+    select: { id: true };
+  }): PromiseLike<unknown>;
+  findUnique(args: { where: { id: string } }): PromiseLike<TokensSessionRow | null>;
+  findMany(args: {
+    where: TokensSessionWhere;
+    orderBy?: Array<{ createdAt: "asc" } | { id: "asc" }>;
+    take?: number;
+  }): PromiseLike<TokensSessionRow[]>;
+  updateMany(args: {
+    where: TokensSessionWhere;
+    data: Partial<Omit<TokensSessionRow, "generation" | "client" | "claims">> & {
+      generation?: { increment: number };
+    };
+  }): PromiseLike<{ count: number }>;
+  deleteMany(args: { where: TokensSessionWhere }): PromiseLike<{ count: number }>;
+}
+
+/** The `TokensRefreshToken` delegate (`prisma.tokensRefreshToken`). */
+export interface TokensRefreshTokenDelegate {
+  create(args: { data: TokensRefreshTokenRow }): PromiseLike<unknown>;
+  findUnique(args: {
+    where: { hash: string };
+    include: { session: true };
+  }): PromiseLike<(TokensRefreshTokenRow & { session: TokensSessionRow }) | null>;
+  deleteMany(args: {
+    where: { sessionId: { in: string[] }; session: TokensSessionWhere };
+  }): PromiseLike<{ count: number }>;
+}
+
+/** What the store uses inside an interactive transaction: the delegates only. */
+export interface PrismaTokensTransaction {
+  tokensSession: TokensSessionDelegate;
+  tokensRefreshToken: TokensRefreshTokenDelegate;
+}
+
+/**
+ * The part of a Prisma 7 client `prismaStore` works with: the `tokensSession` and
+ * `tokensRefreshToken` delegates, `$transaction`, `$executeRaw` and `$queryRaw`. Your generated
+ * `PrismaClient` — any output path, any driver adapter, extended with `$extends` or not —
+ * satisfies it once its schema contains the `@tokens/prisma` models.
+ *
+ * @example
+ * ```ts
+ * import { PrismaPg } from "@prisma/adapter-pg";
+ * import type { PrismaTokensClient } from "@tokens/prisma";
+ * import { PrismaClient } from "./generated/prisma/client";
+ *
+ * const prisma: PrismaTokensClient = new PrismaClient({
+ *   adapter: new PrismaPg({ connectionString: process.env.DATABASE_URL }),
+ * });
+ * ```
+ */
+export interface PrismaTokensClient extends PrismaTokensTransaction {
+  $transaction<R>(
+    run: (tx: PrismaTokensTransaction) => Promise<R>,
+    options?: { maxWait?: number; timeout?: number },
+  ): PromiseLike<R>;
+  $executeRaw(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<number>;
+  $queryRaw(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<unknown>;
+}

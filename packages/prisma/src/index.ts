@@ -1,0 +1,2 @@
+export type { PrismaTokensClient } from "./client.js";
+export { type PrismaStoreOptions, prismaStore } from "./store.js";

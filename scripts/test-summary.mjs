@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Reads vitest's JSON report and prints, as its last line, `N passed, N failed, N skipped`.
+//
+// With TOKENS_REQUIRE_SERVERS=1 (CI sets it) a skipped test that belongs to a PostgreSQL or
+// MariaDB/MySQL suite is an error: those servers run on every CI machine, so such a skip means
+// a suite silently stopped testing its database. MongoDB suites may skip (no server here).
+//
+// Usage: node scripts/test-summary.mjs <report.json>
+// Exit: 0 when nothing failed (and, if required, no server suite skipped); 1 otherwise.
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
+
+const reportPath = process.argv[2];
+if (!reportPath) {
+  console.error("usage: node scripts/test-summary.mjs <vitest-json-report>");
+  process.exit(2);
+}
+
+let report;
+try {
+  report = JSON.parse(readFileSync(reportPath, "utf8"));
+} catch (error) {
+  console.error(`test-summary: cannot read the vitest report ${reportPath}: ${error.message}`);
+  console.log("0 passed, 1 failed, 0 skipped");
+  process.exit(1);
+}
+
+const serverBacked = /postgres|mariadb|mysql/i;
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: a CI switch for this script, not an input of a turbo task
+const requireServers = process.env.TOKENS_REQUIRE_SERVERS === "1";
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const serverSkips = [];
+const brokenFiles = [];
+
+for (const file of report.testResults ?? []) {
+  const name = relative(process.cwd(), file.name);
+  let fileFailures = 0;
+  for (const test of file.assertionResults ?? []) {
+    if (test.status === "passed") passed += 1;
+    else if (test.status === "failed") {
+      failed += 1;
+      fileFailures += 1;
+    } else {
+      // skipped, pending, todo, disabled
+      skipped += 1;
+      if (serverBacked.test(`${name} ${test.fullName}`))
+        serverSkips.push(`${name} › ${test.fullName}`);
+    }
+  }
+  // A file that failed without a failing test did not load, or a hook threw: count it once, so
+  // a broken suite can never read as green.
+  if (file.status === "failed" && fileFailures === 0) {
+    failed += 1;
+    brokenFiles.push(`${name}: ${(file.message ?? "").split("\n")[0]}`);
+  }
+}
+
+for (const line of brokenFiles)
+  console.error(`test-summary: suite failed outside any test: ${line}`);
+
+let ok = failed === 0;
+if (requireServers && serverSkips.length > 0) {
+  ok = false;
+  console.error(
+    `test-summary: ${serverSkips.length} PostgreSQL/MariaDB test(s) skipped, but TOKENS_REQUIRE_SERVERS=1 requires them to run:`,
+  );
+  for (const line of serverSkips.slice(0, 20)) console.error(`  - ${line}`);
+  if (serverSkips.length > 20) console.error(`  … and ${serverSkips.length - 20} more`);
+}
+if (passed + failed === 0) {
+  ok = false;
+  console.error("test-summary: no test ran");
+}
+
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(ok ? 0 : 1);
