@@ -30,6 +30,8 @@ export function sourceText(path, region) {
   const end = text.indexOf("// #endregion", start);
   if (start < 0 || end < 0) throw new Error(`${path}: no region "${region}"`);
   const lines = text.slice(start, end).split("\n").slice(1, -1);
+  // Blank lines at a region's edges are layout of the source file, not part of the excerpt.
+  while (lines.length > 0 && lines.at(-1)?.trim() === "") lines.pop();
   const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => l.match(/^ */)[0].length));
   return `${lines.map((l) => l.slice(indent)).join("\n")}\n`;
 }

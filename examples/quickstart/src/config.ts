@@ -6,7 +6,7 @@ export interface QuickstartConfig {
   host: string | undefined;
   /** `ISSUER`, default `http://localhost:$PORT`. */
   issuer: string;
-  /** `DATABASE_URL`, default `memory:`. */
+  /** `DATABASE_URL`, default `file:.data/tokens.db` (embedded SQLite); `memory:` for none. */
   databaseUrl: string;
   /** `KEYS_FILE`: where the signing key is kept, default `.data/signing-keys.json`. */
   keysFile: string;
@@ -62,7 +62,7 @@ export function loadConfig(env: Record<string, string | undefined>): QuickstartC
     port,
     host: env.HOST?.trim() || undefined,
     issuer,
-    databaseUrl: env.DATABASE_URL?.trim() || "memory:",
+    databaseUrl: env.DATABASE_URL?.trim() || "file:.data/tokens.db",
     keysFile: env.KEYS_FILE?.trim() || ".data/signing-keys.json",
     ...Object.fromEntries(Object.entries(durations).filter(([, value]) => value !== undefined)),
   };

@@ -236,7 +236,7 @@ describe("quickstart configuration", () => {
       port: 3000,
       host: undefined,
       issuer: "http://localhost:3000",
-      databaseUrl: "memory:",
+      databaseUrl: "file:.data/tokens.db",
       keysFile: ".data/signing-keys.json",
     });
     expect(
@@ -285,6 +285,34 @@ describe("quickstart configuration", () => {
     const { store } = await openStore("memory:");
     expect(await store.getSession("none")).toBeNull();
     await expect(openStore("postgres://localhost/db")).rejects.toThrow(/postgres:.*not supported/);
+  });
+
+  it("keeps sessions in the embedded SQLite file across restarts", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tokens-quickstart-db-"));
+    try {
+      const url = `file:${join(dir, "nested", "tokens.db")}`;
+      const keys = await loadSigningKeys(join(dir, "keys.json"));
+      const first = await openStore(url);
+      const before = await createQuickstart({
+        issuer: "http://localhost:3000",
+        store: first.store,
+        keys,
+      });
+      const pair = await before.tokens.issue({ subject: "demo" });
+      await first.close();
+      const second = await openStore(url);
+      const after = await createQuickstart({
+        issuer: "http://localhost:3000",
+        store: second.store,
+        keys,
+      });
+      await expect(after.tokens.refresh(pair.refresh_token)).resolves.toMatchObject({
+        token_type: "Bearer",
+      });
+      await second.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   describe("signing keys file", () => {

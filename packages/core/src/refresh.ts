@@ -1,5 +1,5 @@
 import { InvalidGrantError, InvalidRequestError, StoreUnavailableError } from "./errors.js";
-import { tokenResponse } from "./internal/access-token.js";
+import { signAccessToken, tokenResponse } from "./internal/access-token.js";
 import { bindingMismatches } from "./internal/binding.js";
 import { timingSafeEqual } from "./internal/bytes.js";
 import type { Context } from "./internal/context.js";
@@ -147,6 +147,10 @@ async function rotate(
     Math.min(now + ctx.config.refreshIdleTtl * 1000, session.expiresAt.getTime()),
   );
   const generation = session.generation + 1;
+  // The access token depends only on the session's identity, not on the rotation: sign it
+  // while the store works, and drop it if the compare-and-set is lost.
+  const accessToken = signAccessToken(ctx, session, now);
+  accessToken.catch(() => {});
   const won = await storeCall(
     "refresh",
     ctx.store.rotate({
@@ -175,7 +179,7 @@ async function rotate(
     lastUsedAt: rotatedAt,
     idleExpiresAt,
   };
-  return tokenResponse(ctx, rotated, formatToken(successor), now);
+  return tokenResponse(ctx, rotated, formatToken(successor), now, accessToken);
 }
 
 /** The immediate predecessor of the live token, presented within the grace window. */

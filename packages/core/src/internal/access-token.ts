@@ -64,9 +64,10 @@ export async function tokenResponse(
   session: SessionRecord,
   refreshToken: string,
   nowMs: number,
+  accessToken?: Promise<string>,
 ): Promise<TokenResponse> {
   return {
-    access_token: await signAccessToken(ctx, session, nowMs),
+    access_token: await (accessToken ?? signAccessToken(ctx, session, nowMs)),
     token_type: "Bearer",
     expires_in: ctx.config.accessTokenTtl,
     refresh_token: refreshToken,

@@ -1,4 +1,4 @@
-import { type CryptoKey, importJWK, type JWK } from "jose";
+import { base64url, type CryptoKey, importJWK, type JWK } from "jose";
 import { ConfigurationError } from "../errors.js";
 import type { SigningAlgorithm, SigningKey } from "../types.js";
 
@@ -67,7 +67,17 @@ export class KeyRing {
       const loaded = new Map<string, LoadedKey>();
       for (const jwk of this.jwks.values()) {
         try {
-          const signing = (await importJWK(jwk, jwk.alg)) as CryptoKey;
+          // jose returns raw bytes for `oct` keys and would re-import them on every call.
+          const signing =
+            jwk.kty === "oct"
+              ? await crypto.subtle.importKey(
+                  "raw",
+                  base64url.decode(jwk.k as string) as Uint8Array<ArrayBuffer>,
+                  { name: "HMAC", hash: "SHA-256" },
+                  false,
+                  ["sign", "verify"],
+                )
+              : ((await importJWK(jwk, jwk.alg)) as CryptoKey);
           const verifying =
             jwk.kty === "oct"
               ? signing
