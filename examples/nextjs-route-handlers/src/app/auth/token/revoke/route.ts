@@ -1,0 +1,3 @@
+import { auth } from "../../../../lib/auth.js";
+
+export const POST = async (request: Request) => (await auth()).revoke(request);
