@@ -34,6 +34,21 @@ export interface TokensPluginOptions {
   handlers: TokenHandlers;
 }
 
+/**
+ * Sends a web Response through Fastify's own reply (status, headers, buffered body) rather than
+ * handing Fastify the Response object, which it cannot send for HEAD requests.
+ */
+async function sendResponse(reply: FastifyReply, response: Response): Promise<FastifyReply> {
+  reply.code(response.status);
+  for (const [name, value] of response.headers) {
+    if (name !== "set-cookie") reply.header(name, value);
+  }
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) reply.header("set-cookie", cookies);
+  const body = response.body === null ? "" : Buffer.from(await response.arrayBuffer());
+  return reply.send(body);
+}
+
 function toRequest(request: FastifyRequest, withBody: boolean): Request {
   // The plugin's catch-all parser leaves the (possibly hook-transformed) payload stream unread.
   const stream = request.body as NodeStreamLike | undefined;
@@ -69,7 +84,7 @@ export const tokensPlugin: FastifyPluginAsync<TokensPluginOptions> = async (
   for (const endpoint of handlers.endpoints) {
     // Every method: the handler answers the wrong ones with 405 and `Allow`, not a 404.
     fastify.all(endpoint.path, async (request, reply) =>
-      reply.send(await endpoint.handle(toRequest(request, true), { ip: request.ip })),
+      sendResponse(reply, await endpoint.handle(toRequest(request, true), { ip: request.ip })),
     );
   }
 };
@@ -91,7 +106,7 @@ export function requireAuth(
 ): preHandlerAsyncHookHandler {
   return async (request, reply) => {
     const result = await handlers.authenticate({ headers: toWebHeaders(request.headers) }, options);
-    if (!result.ok) return reply.send(result.response);
+    if (!result.ok) return sendResponse(reply, result.response);
     request.auth = result.claims;
   };
 }
@@ -116,5 +131,8 @@ export async function issueTokens(
   reply: FastifyReply,
   options: IssueRequestOptions,
 ): Promise<FastifyReply> {
-  return reply.send(await handlers.issue(toRequest(request, false), options, { ip: request.ip }));
+  return sendResponse(
+    reply,
+    await handlers.issue(toRequest(request, false), options, { ip: request.ip }),
+  );
 }
