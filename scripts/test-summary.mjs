@@ -25,7 +25,8 @@ try {
   process.exit(1);
 }
 
-const serverBacked = /postgres|mariadb|mysql/i;
+// Suites CI must run: the database servers and the Debian Chromium it installs.
+const serverBacked = /postgres|mariadb|mysql|chromium/i;
 // biome-ignore lint/suspicious/noUndeclaredEnvVars: a CI switch for this script, not an input of a turbo task
 const requireServers = process.env.TOKENS_REQUIRE_SERVERS === "1";
 

@@ -10,6 +10,7 @@ export {
   type TokensErrorReason,
 } from "./errors.js";
 export { generateSigningKey } from "./generate-signing-key.js";
+export { sessionFields, tokenFields } from "./session-fields.js";
 export type {
   ClientContext,
   Rotation,

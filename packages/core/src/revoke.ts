@@ -35,7 +35,8 @@ export async function revokeSession(
   const why = requireString("reason", reason, 64);
   const at = new Date(ctx.now());
   const revoked = await storeCall("revokeSession", ctx.store.revokeSession(id, at, why));
-  if (revoked) {
+  // The event names the subject, which costs a read: only pay it when someone listens.
+  if (revoked && ctx.observed) {
     const session = await storeCall("revokeSession", ctx.store.getSession(id));
     ctx.emit({
       type: "session_revoked",

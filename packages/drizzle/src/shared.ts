@@ -50,37 +50,8 @@ export interface Queries {
 
 type Row = Record<string, unknown>;
 
-/** The session as a row to insert: the record's keys are the tables' keys. */
-export function sessionRow(session: SessionRecord): SessionRecord {
-  return {
-    id: session.id,
-    subject: session.subject,
-    clientId: session.clientId,
-    generation: session.generation,
-    currentHash: session.currentHash,
-    previousHash: session.previousHash ?? null,
-    sealedSuccessor: session.sealedSuccessor ?? null,
-    rotatedAt: session.rotatedAt ?? null,
-    createdAt: session.createdAt,
-    lastUsedAt: session.lastUsedAt,
-    idleExpiresAt: session.idleExpiresAt,
-    expiresAt: session.expiresAt,
-    revokedAt: session.revokedAt ?? null,
-    revokeReason: session.revokeReason ?? null,
-    client: session.client ?? null,
-    claims: session.claims ?? null,
-  };
-}
-
-/** The token as a row to insert. */
-export function tokenRow(token: TokenRecord): TokenRecord {
-  return {
-    hash: token.hash,
-    sessionId: token.sessionId,
-    generation: token.generation,
-    createdAt: token.createdAt,
-  };
-}
+/** Rows to insert: the records' keys are the tables' keys. */
+export { sessionFields as sessionRow, tokenFields as tokenRow } from "@tokens/core";
 
 // Drivers differ in how they hand back numbers and dates that Drizzle does not map itself
 // (e.g. integers as strings or bigints); reading every field through these keeps records exact.

@@ -2,6 +2,7 @@ import {
   type ClientContext,
   type SessionRecord,
   StoreUnavailableError,
+  sessionFields,
   type TokenRecord,
 } from "@tokens/core";
 
@@ -22,24 +23,9 @@ import {
  *   .toArray();
  * ```
  */
-export interface SessionDocument {
+export interface SessionDocument extends Omit<SessionRecord, "id"> {
   /** The session id. */
   _id: string;
-  subject: string;
-  clientId: string;
-  generation: number;
-  currentHash: string;
-  previousHash: string | null;
-  sealedSuccessor: string | null;
-  rotatedAt: Date | null;
-  createdAt: Date;
-  lastUsedAt: Date;
-  idleExpiresAt: Date;
-  expiresAt: Date;
-  revokedAt: Date | null;
-  revokeReason: string | null;
-  client: ClientContext | null;
-  claims: Record<string, unknown> | null;
   /**
    * When the session ended, or ends unless it is rotated first:
    * `min(idleExpiresAt, expiresAt, revokedAt)`. Every write keeps it current. `purge` selects on
@@ -99,29 +85,12 @@ export function hasNulFieldName(value: unknown): boolean {
   );
 }
 
-/** The document to insert for a new session. Fields are listed, never spread, so nothing extra is stored. */
+/** The document to insert for a new session: the contract's fields only, so nothing extra is stored. */
 export function toSessionDocument(session: SessionRecord): SessionDocument {
-  return {
-    _id: session.id,
-    subject: session.subject,
-    clientId: session.clientId,
-    generation: session.generation,
-    currentHash: session.currentHash,
-    // `?? null`: an absent optional would be dropped by `ignoreUndefined` and then read back
-    // as missing; the record's contract is `null`.
-    previousHash: session.previousHash ?? null,
-    sealedSuccessor: session.sealedSuccessor ?? null,
-    rotatedAt: session.rotatedAt ?? null,
-    createdAt: session.createdAt,
-    lastUsedAt: session.lastUsedAt,
-    idleExpiresAt: session.idleExpiresAt,
-    expiresAt: session.expiresAt,
-    revokedAt: session.revokedAt ?? null,
-    revokeReason: session.revokeReason ?? null,
-    client: session.client ?? null,
-    claims: session.claims ?? null,
-    endsAt: sessionEnd(session),
-  };
+  // `sessionFields` turns absent optionals into `null`: with `ignoreUndefined` they would be
+  // dropped and read back as missing, while the record's contract is `null`.
+  const { id, ...fields } = sessionFields(session);
+  return { _id: id, ...fields, endsAt: sessionEnd(session) };
 }
 
 /** The document to insert for a token of a session whose absolute end is `sessionExpiresAt`. */

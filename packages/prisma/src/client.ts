@@ -1,3 +1,5 @@
+import type { SessionRecord } from "@tokens/core";
+
 // The structural view of a Prisma client the store needs: the two model delegates of the schema
 // fragment plus `$transaction` and the raw-query methods. Any client generated from a schema that
 // contains the fragment fits (whatever its output path, other models or extensions), so this
@@ -5,21 +7,8 @@
 // actually passes are spelled out.
 
 /** A row of the `TokensSession` model as Prisma returns it. */
-export interface TokensSessionRow {
-  id: string;
-  subject: string;
-  clientId: string;
-  generation: number;
-  currentHash: string;
-  previousHash: string | null;
-  sealedSuccessor: string | null;
-  rotatedAt: Date | null;
-  createdAt: Date;
-  lastUsedAt: Date;
-  idleExpiresAt: Date;
-  expiresAt: Date;
-  revokedAt: Date | null;
-  revokeReason: string | null;
+export interface TokensSessionRow extends Omit<SessionRecord, "client" | "claims"> {
+  /** JSON as the provider returns it (a string on SQLite); read through the store's checks. */
   client: unknown;
   claims: unknown;
 }

@@ -10,6 +10,8 @@ export interface Context {
   keys: KeyRing;
   now: () => number;
   emit: (event: TokensEvent) => void;
+  /** Whether an event hook is configured (so events worth an extra read are wanted). */
+  observed: boolean;
 }
 
 const DAY = 86_400;
@@ -59,6 +61,7 @@ export function createContext(config: TokensConfig): Context {
     store,
     keys: new KeyRing(config.keys, config.activeKeyId),
     now: config.now ?? Date.now,
+    observed: onEvent !== undefined,
     // Hooks are for audit and alerting: they must never break or slow the token flow.
     emit: onEvent
       ? (event) => {
