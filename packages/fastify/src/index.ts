@@ -81,6 +81,16 @@ export const tokensPlugin: FastifyPluginAsync<TokensPluginOptions> = async (
 ) => {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+  // Fastify rejects some requests itself before a handler runs (an unparsable Content-Type, say);
+  // answer those in the RFC 6749 §5.2 shape every other token-endpoint error has.
+  fastify.setErrorHandler((error: { statusCode?: number; message: string }, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status < 400 || status >= 500) throw error;
+    return reply
+      .code(status)
+      .header("cache-control", "no-store")
+      .send({ error: "invalid_request", error_description: "The request could not be read" });
+  });
   for (const endpoint of handlers.endpoints) {
     // Every method: the handler answers the wrong ones with 405 and `Allow`, not a 404.
     fastify.all(endpoint.path, async (request, reply) =>
