@@ -1,8 +1,8 @@
-import { SignJWT } from "jose";
 import type { SessionRecord } from "../store.js";
 import type { SessionInfo, TokenResponse } from "../types.js";
 import { randomId } from "./bytes.js";
 import type { Context } from "./context.js";
+import { signCompact } from "./jws.js";
 
 /** Claims tokens sets itself; app claims may not name them. */
 export const RESERVED_CLAIMS = new Set([
@@ -26,22 +26,21 @@ export async function signAccessToken(
   session: SessionRecord,
   nowMs: number,
 ): Promise<string> {
-  const key = await ctx.keys.active();
+  const keys = ctx.keys.load();
+  const { active } = keys instanceof Promise ? await keys : keys;
   const iat = Math.floor(nowMs / 1000);
   const { audience } = ctx.config;
-  return new SignJWT({
-    ...(session.claims ?? {}),
+  return signCompact(active, {
+    ...session.claims,
     client_id: session.clientId,
     sid: session.id,
-  })
-    .setProtectedHeader({ alg: key.alg, typ: "at+jwt", kid: key.kid })
-    .setIssuer(ctx.config.issuer)
-    .setSubject(session.subject)
-    .setAudience(audience.length === 1 ? (audience[0] as string) : audience)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + ctx.config.accessTokenTtl)
-    .setJti(randomId())
-    .sign(key.signing);
+    iss: ctx.config.issuer,
+    sub: session.subject,
+    aud: audience.length === 1 ? audience[0] : audience,
+    iat,
+    exp: iat + ctx.config.accessTokenTtl,
+    jti: randomId(),
+  });
 }
 
 /** The public view of a session record. */

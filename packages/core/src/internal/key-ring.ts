@@ -1,6 +1,8 @@
-import { base64url, type CryptoKey, importJWK, type JWK } from "jose";
+import { base64url, type JWK } from "jose";
 import { ConfigurationError } from "../errors.js";
 import type { SigningAlgorithm, SigningKey } from "../types.js";
+import { cachedHeaders, encodeHeader } from "./jws.js";
+import { type SignatureOps, signatureOps } from "./jws-crypto.js";
 
 /** The key type and curve each algorithm requires: a key is only ever used under its own alg. */
 const KEY_SHAPE: Record<SigningAlgorithm, { kty: string; crv?: string; secret: "d" | "k" }> = {
@@ -12,22 +14,34 @@ const KEY_SHAPE: Record<SigningAlgorithm, { kty: string; crv?: string; secret: "
 
 const PRIVATE_MEMBERS = new Set(["d", "p", "q", "dp", "dq", "qi", "oth", "k"]);
 
-interface LoadedKey {
+/** A configured key, ready to sign and verify. */
+export interface LoadedKey extends SignatureOps {
   kid: string;
   alg: SigningAlgorithm;
-  signing: CryptoKey;
-  verifying: CryptoKey;
+  /** The protected header this key signs with, already base64url-encoded. */
+  header: string;
+}
+
+/** The configured keys once loaded: what signing and verification look up. */
+export interface LoadedKeys {
+  active: LoadedKey;
+  byKid: Map<string, LoadedKey>;
+  /** The algorithms keys are configured for: verification accepts nothing else. */
+  algorithms: ReadonlySet<string>;
+  /** Header segments known valid, to the key they name (see `cachedHeaders`). */
+  headers: Map<string, LoadedKey>;
 }
 
 /**
- * The configured keys, checked once at set-up and imported once as `CryptoKey`s (importing per
- * call would cost more than the signature itself).
+ * The configured keys, checked once at set-up and loaded once on first use (importing per call
+ * would cost more than the signature itself).
  */
 export class KeyRing {
   readonly activeKid: string;
   readonly publicJwks: JWK[];
   private readonly jwks: Map<string, SigningKey>;
-  private loaded: Promise<Map<string, LoadedKey>> | undefined;
+  private loading: Promise<LoadedKeys> | undefined;
+  private loaded: LoadedKeys | undefined;
 
   constructor(keys: unknown, activeKid: unknown) {
     if (!Array.isArray(keys) || keys.length === 0) {
@@ -47,50 +61,43 @@ export class KeyRing {
     this.publicJwks = [...this.jwks.values()].filter((k) => k.kty !== "oct").map(publicPart);
   }
 
-  /** The algorithms keys are configured for: verification accepts nothing else. */
-  get algorithms(): SigningAlgorithm[] {
-    return [...new Set([...this.jwks.values()].map((k) => k.alg))];
+  /**
+   * The loaded keys: synchronously once loaded, so the hot paths do not wait on a settled
+   * promise on every call.
+   */
+  load(): LoadedKeys | Promise<LoadedKeys> {
+    if (this.loaded) return this.loaded;
+    this.loading ??= this.import();
+    return this.loading;
   }
 
-  /** The signing key. */
-  async active(): Promise<LoadedKey> {
-    return (await this.load()).get(this.activeKid) as LoadedKey;
-  }
-
-  /** The key with this `kid`, or `undefined`. */
-  async byKid(kid: string): Promise<LoadedKey | undefined> {
-    return (await this.load()).get(kid);
-  }
-
-  private load(): Promise<Map<string, LoadedKey>> {
-    this.loaded ??= (async () => {
-      const loaded = new Map<string, LoadedKey>();
-      for (const jwk of this.jwks.values()) {
-        try {
-          // jose returns raw bytes for `oct` keys and would re-import them on every call.
-          const signing =
-            jwk.kty === "oct"
-              ? await crypto.subtle.importKey(
-                  "raw",
-                  base64url.decode(jwk.k as string) as Uint8Array<ArrayBuffer>,
-                  { name: "HMAC", hash: "SHA-256" },
-                  false,
-                  ["sign", "verify"],
-                )
-              : ((await importJWK(jwk, jwk.alg)) as CryptoKey);
-          const verifying =
-            jwk.kty === "oct"
-              ? signing
-              : ((await importJWK(publicPart(jwk), jwk.alg)) as CryptoKey);
-          loaded.set(jwk.kid, { kid: jwk.kid, alg: jwk.alg, signing, verifying });
-        } catch (cause) {
-          throw new ConfigurationError(
-            `keys: key "${jwk.kid}" cannot be imported (${String(cause)})`,
-          );
-        }
+  private async import(): Promise<LoadedKeys> {
+    const byKid = new Map<string, LoadedKey>();
+    const headers = new Map<string, LoadedKey>();
+    for (const jwk of this.jwks.values()) {
+      let ops: SignatureOps;
+      try {
+        ops = await signatureOps(jwk, publicPart(jwk));
+      } catch (cause) {
+        throw new ConfigurationError(
+          `keys: key "${jwk.kid}" cannot be imported (${String(cause)})`,
+        );
       }
-      return loaded;
-    })();
+      const key: LoadedKey = {
+        ...ops,
+        kid: jwk.kid,
+        alg: jwk.alg,
+        header: encodeHeader(jwk.alg, jwk.kid),
+      };
+      byKid.set(key.kid, key);
+      for (const segment of cachedHeaders(key.alg, key.kid)) headers.set(segment, key);
+    }
+    this.loaded = {
+      active: byKid.get(this.activeKid) as LoadedKey,
+      byKid,
+      algorithms: new Set([...byKid.values()].map((k) => k.alg)),
+      headers,
+    };
     return this.loaded;
   }
 }
@@ -120,6 +127,23 @@ function checkKey(key: SigningKey): void {
   if (key.alg === "HS256" && secret.length < 43) {
     throw new ConfigurationError(`keys: HS256 key "${key.kid}" must have at least 256 bits`);
   }
+  // RFC 7518 §3.3: RSA keys of 2048 bits or more. Node's crypto would sign with a smaller one.
+  if (key.alg === "RS256" && modulusBits(key.n) < 2048) {
+    throw new ConfigurationError(`keys: RS256 key "${key.kid}" must have at least 2048 bits`);
+  }
+}
+
+/** The bit length of a JWK's base64url RSA modulus; 0 if it is not one. */
+function modulusBits(n: unknown): number {
+  let bytes: Uint8Array;
+  try {
+    bytes = base64url.decode(n as string);
+  } catch {
+    return 0;
+  }
+  const first = bytes.findIndex((byte) => byte !== 0);
+  if (first < 0) return 0;
+  return (bytes.length - first - 1) * 8 + (32 - Math.clz32(bytes[first] as number));
 }
 
 function publicPart(jwk: SigningKey): JWK {

@@ -1,0 +1,180 @@
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { base64url, type CryptoKey, importJWK, type JWK } from "jose";
+import type { SigningAlgorithm, SigningKey } from "../types.js";
+import { bytesEqual, transientUtf8, utf8 } from "./bytes.js";
+
+type Bytes = Uint8Array<ArrayBuffer>;
+
+/**
+ * Signs and checks JWS signing inputs (`header.payload`, as text) under one key; either may
+ * answer synchronously. Each backend encodes the input as suits it: the synchronous ones into
+ * a reused buffer, Web Crypto into bytes of its own.
+ */
+export interface SignatureOps {
+  sign(input: string): Uint8Array | Promise<Uint8Array>;
+  verify(input: string, signature: Bytes): boolean | Promise<boolean>;
+  /** Which implementation each operation runs on. */
+  backend: { sign: Backend; verify: Backend };
+}
+
+/**
+ * `node`: Node's synchronous one-shot calls (Node, Bun, Deno). `portable`: Web Crypto, and
+ * `@noble/hashes` for HMAC, which every runtime has.
+ */
+export type Backend = "node" | "portable";
+
+/**
+ * Where Node's synchronous calls take over, per algorithm and operation: only where they beat
+ * Web Crypto in bench/src/crypto.ts with one call in flight and are not slower with 32. Web
+ * Crypto runs asymmetric operations on a thread pool: with many calls in flight that spreads
+ * expensive operations (RSA signing, Ed25519 and ECDSA verification) over the cores, which
+ * one synchronous thread cannot match. For cheap ones the round trip to the pool costs more
+ * than it saves, and an HMAC through it costs many times the MAC itself.
+ */
+const NODE_OPERATIONS: Record<SigningAlgorithm, { sign: boolean; verify: boolean }> = {
+  EdDSA: { sign: true, verify: false },
+  ES256: { sign: true, verify: false },
+  RS256: { sign: false, verify: true },
+  HS256: { sign: true, verify: true },
+};
+
+let portableOnly = false;
+
+/**
+ * Makes keys loaded from now on use only the portable backend, as on runtimes without Node's
+ * crypto, so tests prove that path on Node too.
+ */
+export function usePortableCrypto(portable: boolean): void {
+  portableOnly = portable;
+}
+
+/**
+ * The signature operations for a configured key: the portable ones, with Node's where the
+ * runtime offers them and they are faster (see NODE_OPERATIONS).
+ */
+export async function signatureOps(jwk: SigningKey, publicJwk: JWK): Promise<SignatureOps> {
+  const portable = await portableOps(jwk, publicJwk);
+  if (portableOnly) return portable;
+  const native = nodeOps(jwk, publicJwk);
+  if (!native || !(await agree(native, portable))) return portable;
+  const choice = NODE_OPERATIONS[jwk.alg];
+  return {
+    sign: choice.sign ? native.sign : portable.sign,
+    verify: choice.verify ? native.verify : portable.verify,
+    backend: {
+      sign: choice.sign ? "node" : "portable",
+      verify: choice.verify ? "node" : "portable",
+    },
+  };
+}
+
+const SUBTLE_PARAMS = {
+  EdDSA: { name: "Ed25519" },
+  ES256: { name: "ECDSA", hash: "SHA-256" },
+  RS256: { name: "RSASSA-PKCS1-v1_5" },
+} as const;
+
+async function portableOps(jwk: SigningKey, publicJwk: JWK): Promise<SignatureOps> {
+  const backend = { sign: "portable", verify: "portable" } as const;
+  if (jwk.alg === "HS256") {
+    // The key schedule (both padded key blocks) is hashed once; each MAC clones that state.
+    const keyed = hmac.create(sha256, base64url.decode(jwk.k as string));
+    return macOps((input) => keyed.clone().update(input).digest(), backend);
+  }
+  const params = SUBTLE_PARAMS[jwk.alg];
+  const signing = (await importJWK(jwk, jwk.alg)) as CryptoKey;
+  const verifying = (await importJWK(publicJwk, jwk.alg)) as CryptoKey;
+  return {
+    sign: async (input) =>
+      new Uint8Array(await crypto.subtle.sign(params, signing, utf8.encode(input))),
+    verify: (input, signature) =>
+      crypto.subtle.verify(params, verifying, signature, utf8.encode(input)),
+    backend,
+  };
+}
+
+/** HMAC verification is recomputation, compared in constant time. */
+function macOps(
+  mac: (input: Uint8Array) => Uint8Array,
+  backend: SignatureOps["backend"],
+): SignatureOps {
+  return {
+    sign: (input) => mac(transientUtf8(input)),
+    verify: (input, signature) => bytesEqual(mac(transientUtf8(input)), signature),
+    backend,
+  };
+}
+
+/** The part of `node:crypto` used here, typed locally so core needs no Node types. */
+interface NodeCrypto {
+  createSecretKey(key: Uint8Array): object;
+  createPrivateKey(options: { key: JWK; format: "jwk" }): object;
+  createPublicKey(options: { key: JWK; format: "jwk" }): object;
+  createHmac(
+    algorithm: "sha256",
+    key: object,
+  ): { update(data: Uint8Array): { digest(): Uint8Array } };
+  sign(algorithm: string | null, data: Uint8Array, key: object): Uint8Array;
+  verify(algorithm: string | null, data: Uint8Array, key: object, signature: Uint8Array): boolean;
+}
+
+/**
+ * Node's crypto, where the runtime exposes it through `process.getBuiltinModule` (Node ≥ 20.16,
+ * Bun, Deno, workerd with nodejs_compat). A property lookup at run time, not an import, so core
+ * still loads on runtimes without it.
+ */
+function nodeCrypto(): NodeCrypto | undefined {
+  const runtime = globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } };
+  return runtime.process?.getBuiltinModule?.("node:crypto") as NodeCrypto | undefined;
+}
+
+function nodeOps(jwk: SigningKey, publicJwk: JWK): SignatureOps | undefined {
+  const node = nodeCrypto();
+  if (!node) return undefined;
+  const backend = { sign: "node", verify: "node" } as const;
+  try {
+    if (jwk.alg === "HS256") {
+      // A KeyObject made once: handing createHmac raw bytes would copy the key on every call.
+      const key = node.createSecretKey(base64url.decode(jwk.k as string));
+      return macOps((input) => node.createHmac("sha256", key).update(input).digest(), backend);
+    }
+    const digest = jwk.alg === "EdDSA" ? null : "sha256";
+    // JWS ECDSA signatures are r ‖ s (RFC 7518 §3.4), not Node's default DER.
+    const withEncoding = (key: object) =>
+      jwk.alg === "ES256" ? { key, dsaEncoding: "ieee-p1363" } : key;
+    // From the JWK, not KeyObject.from(CryptoKey): runtimes deprecate that for unextractable keys.
+    const signing = withEncoding(node.createPrivateKey({ key: jwk, format: "jwk" }));
+    const verifying = withEncoding(node.createPublicKey({ key: publicJwk, format: "jwk" }));
+    return {
+      sign: (input) => node.sign(digest, transientUtf8(input), signing),
+      verify: (input, signature) => node.verify(digest, transientUtf8(input), verifying, signature),
+      backend,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+const PROBE = "tokens/jws/backend-probe";
+
+/**
+ * Whether Node's operations agree with the portable ones on a probe, checked once per key:
+ * Node-compatibility layers implement only parts of `node:crypto` (workerd, for one, rejects
+ * ECDSA options), and a backend that throws or disagrees must not be used.
+ */
+async function agree(native: SignatureOps, portable: SignatureOps): Promise<boolean> {
+  try {
+    const ours = new Uint8Array(await native.sign(PROBE));
+    const theirs = new Uint8Array(await portable.sign(PROBE));
+    const corrupted = theirs.slice();
+    corrupted[corrupted.length - 1] = (corrupted[corrupted.length - 1] as number) ^ 1;
+    return (
+      (await portable.verify(PROBE, ours)) &&
+      (await native.verify(PROBE, theirs)) &&
+      !(await native.verify(PROBE, corrupted))
+    );
+  } catch {
+    return false;
+  }
+}
