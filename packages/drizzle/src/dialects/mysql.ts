@@ -1,4 +1,4 @@
-import { and, inArray } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type {
   MySqlDatabase,
   MySqlQueryResultHKT,
@@ -8,8 +8,14 @@ import type { MySqlTokensTables } from "../schema/mysql.js";
 import {
   type DialectOps,
   endedBefore,
+  liveRotationChanges,
+  liveRotationTarget,
+  liveSuccessorSelection,
+  type Queries,
+  rotatedSession,
   rotationChanges,
   rotationTarget,
+  sessionNaming,
   sessionRow,
   type Tables,
   tokenRow,
@@ -71,6 +77,32 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
         if (affectedRows(updated) !== 1) return false;
         await tx.insert(tokens).values(tokenRow(rotation.successor));
         return true;
+      });
+    },
+
+    async rotateLive(rotation) {
+      return db.transaction(async (tx) => {
+        const queries = tx as unknown as Queries;
+        // The compare-and-set, as in `rotate`: it locks the row; a concurrent caller waits, then
+        // matches nothing. Without UPDATE … RETURNING, the successor row and the session are
+        // read back from the row the UPDATE locked, which now names the successor.
+        const updated = await tx
+          .update(sessions)
+          .set(liveRotationChanges(t, rotation))
+          .where(liveRotationTarget(queries, t, rotation));
+        if (affectedRows(updated) !== 1) return undefined;
+        const rotated = and(
+          sessionNaming(queries, t, rotation.expectedHash),
+          eq(sessions.currentHash, rotation.successorHash),
+        );
+        await tx.insert(tokens).select(
+          tx
+            .select(liveSuccessorSelection(t, rotation, sessions, false) as never)
+            .from(sessions)
+            .where(rotated),
+        );
+        const [row] = await rotatedSession(queries, t, rotation);
+        return row?.session as Record<string, unknown> | undefined;
       });
     },
 

@@ -4,6 +4,10 @@ import type { PgTokensTables } from "../schema/pg.js";
 import {
   type DialectOps,
   endedBefore,
+  liveRotationChanges,
+  liveRotationTarget,
+  liveSuccessorSelection,
+  type Queries,
   rotationChanges,
   rotationTarget,
   sessionRow,
@@ -63,6 +67,36 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables): DialectOps {
         .select(db.select(successorSelection(t, rotation, spent.id) as never).from(spent))
         .returning({ hash: tokens.hash });
       return inserted.length === 1;
+    },
+
+    async rotateLive(rotation) {
+      // One statement, as `rotate`: the UPDATE's row lock serializes concurrent callers, and a
+      // loser re-checks the WHERE against the winner's row, matches nothing and inserts nothing.
+      const queries = db as unknown as Queries;
+      const rotated = db.$with("rotated").as(
+        db
+          .update(sessions)
+          .set(liveRotationChanges(t, rotation))
+          .where(liveRotationTarget(queries, t, rotation))
+          .returning(),
+      );
+      const successor = db.$with("successor").as(
+        db
+          .insert(tokens)
+          .select(
+            db
+              .select(
+                liveSuccessorSelection(t, rotation, {
+                  id: rotated.id,
+                  generation: rotated.generation,
+                }) as never,
+              )
+              .from(rotated),
+          )
+          .returning({ hash: tokens.hash }),
+      );
+      const [row] = await db.with(rotated, successor).select().from(rotated);
+      return row;
     },
 
     async purge(before, limit) {
