@@ -110,6 +110,8 @@ export interface PrismaTokensClient extends PrismaTokensTransaction {
     run: (tx: PrismaTokensTransaction) => Promise<R>,
     options?: { maxWait?: number; timeout?: number },
   ): PromiseLike<R>;
+  /** A batch transaction: the queries (not yet run) in one transaction, in order. */
+  $transaction(queries: PromiseLike<unknown>[]): PromiseLike<unknown[]>;
   $executeRaw(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<number>;
   $queryRaw(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<unknown>;
 }

@@ -190,6 +190,7 @@ async function sqlitePeer(url: string): Promise<{ store: TokenStore; end: () => 
     "createSession",
     "findToken",
     "rotate",
+    "rotateLive",
     "getSession",
     "listSessions",
     "revokeSession",
