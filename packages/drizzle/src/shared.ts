@@ -234,6 +234,29 @@ export function liveSuccessorSelection(
 }
 
 /**
+ * A live rotation whose values are placeholders (named after its fields), keeping only its
+ * shape — whether `clientId` is given, whether `bindingKey` is `null` — which decides the SQL.
+ * Build a statement from it once per shape, prepare it, and execute it with the rotation itself
+ * as the placeholder values: the query is not rebuilt on every refresh.
+ */
+export function livePlaceholders(rotation: LiveRotation): LiveRotation {
+  const value = (name: keyof LiveRotation) => sql.placeholder(name) as unknown as never;
+  return {
+    expectedHash: value("expectedHash"),
+    successorHash: value("successorHash"),
+    sealedSuccessor: value("sealedSuccessor"),
+    rotatedAt: value("rotatedAt"),
+    idleExpiresAt: value("idleExpiresAt"),
+    ...(rotation.clientId === undefined ? {} : { clientId: value("clientId") }),
+    bindingKey: rotation.bindingKey === null ? null : value("bindingKey"),
+  };
+}
+
+/** The shape of a live rotation that decides its SQL (see {@link livePlaceholders}). */
+export const liveShape = (rotation: LiveRotation): string =>
+  `${rotation.clientId === undefined ? "any" : "client"}-${rotation.bindingKey === null ? "unbound" : "bound"}`;
+
+/**
  * The rotated session, for the dialects without UPDATE … RETURNING: the session now naming the
  * successor, which only a winning rotation can have installed.
  */
