@@ -192,6 +192,8 @@ export interface TokenStore {
    *
    * Of any number of concurrent `rotateLive` and `rotate` calls for the same expected hash —
    * from one process or many, through any number of connections — **exactly one** succeeds.
+   * As for `rotate`, a successor row left behind by a call that resolved `null` is allowed only
+   * if no session ever names it.
    *
    * Core calls it first on every refresh (unless the binding policy compares IP addresses) and
    * falls back to `findToken` + `rotate` whenever it resolves `null`, so refusals keep their

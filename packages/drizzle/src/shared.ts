@@ -257,19 +257,23 @@ export const liveShape = (rotation: LiveRotation): string =>
   `${rotation.clientId === undefined ? "any" : "client"}-${rotation.bindingKey === null ? "unbound" : "bound"}`;
 
 /**
- * The rotated session, for the dialects without UPDATE … RETURNING: the session now naming the
- * successor, which only a winning rotation can have installed.
+ * The session row a live rotation leaves, computed from the row read before it: the columns
+ * {@link liveRotationChanges} sets, the rest unchanged (a rotation requires the session not to
+ * be revoked, and nothing else of it ever changes). For dialects without UPDATE … RETURNING.
  */
-export function rotatedSession(db: Queries, t: Tables, rotation: LiveRotation) {
-  return db
-    .select({ session: t.sessions })
-    .from(t.sessions)
-    .where(
-      and(
-        sessionNaming(db, t, rotation.expectedHash),
-        eq(t.sessions.currentHash, rotation.successorHash),
-      ),
-    );
+export function liveRotated(session: Row, rotation: LiveRotation): Row {
+  const expiresAt =
+    session.expiresAt instanceof Date ? session.expiresAt : new Date(String(session.expiresAt));
+  return {
+    ...session,
+    generation: Number(session.generation) + 1,
+    previousHash: rotation.expectedHash,
+    currentHash: rotation.successorHash,
+    sealedSuccessor: rotation.sealedSuccessor,
+    rotatedAt: rotation.rotatedAt,
+    lastUsedAt: rotation.rotatedAt,
+    idleExpiresAt: new Date(Math.min(rotation.idleExpiresAt.getTime(), expiresAt.getTime())),
+  };
 }
 
 /** Sessions that ended before `before`: revoked, idle past their TTL, or past their lifetime. */

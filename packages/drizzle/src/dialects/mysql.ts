@@ -1,4 +1,5 @@
-import { and, eq, inArray } from "drizzle-orm";
+import type { LiveRotation } from "@tokens/core";
+import { and, inArray, sql } from "drizzle-orm";
 import type {
   MySqlDatabase,
   MySqlQueryResultHKT,
@@ -8,14 +9,15 @@ import type { MySqlTokensTables } from "../schema/mysql.js";
 import {
   type DialectOps,
   endedBefore,
+  livePlaceholders,
+  liveRotated,
   liveRotationChanges,
   liveRotationTarget,
-  liveSuccessorSelection,
+  liveShape,
   type Queries,
-  rotatedSession,
+  type Row,
   rotationChanges,
   rotationTarget,
-  sessionNaming,
   sessionRow,
   type Tables,
   tokenRow,
@@ -57,6 +59,36 @@ function affectedRows(result: unknown): number {
 export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): DialectOps {
   const t = tables as unknown as Tables;
   const { sessions, tokens } = tables;
+  const queries = db as unknown as Queries;
+
+  /**
+   * `rotateLive` without a transaction, in three statements that are each atomic: read the
+   * session under the rotation's conditions (a refusal costs this one read), insert the
+   * successor's token row, then the compare-and-set UPDATE under the same conditions. Of
+   * concurrent callers exactly one UPDATE matches (the row lock orders them; the others find
+   * `current_hash` changed). A loser leaves its successor row behind, which no session names —
+   * what the contract allows, as for `rotate` — and purge deletes it with the session. Each
+   * statement is built once per shape and prepared, so no query is rebuilt per refresh.
+   */
+  const liveStatements = (rotation: LiveRotation) => {
+    const target = liveRotationTarget(queries, t, rotation);
+    const value = (name: string) => sql.placeholder(name);
+    return {
+      read: db.select({ session: sessions }).from(sessions).where(target).limit(1).prepare(),
+      insert: db
+        .insert(tokens)
+        .values({
+          hash: value("successorHash"),
+          sessionId: value("sessionId"),
+          generation: value("generation"),
+          createdAt: value("rotatedAt"),
+        })
+        .prepare(),
+      update: db.update(sessions).set(liveRotationChanges(t, rotation)).where(target).prepare(),
+    };
+  };
+  const live = new Map<string, ReturnType<typeof liveStatements>>();
+
   return {
     async createSession(session, token) {
       await db.transaction(async (tx) => {
@@ -81,29 +113,24 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
     },
 
     async rotateLive(rotation) {
-      return db.transaction(async (tx) => {
-        const queries = tx as unknown as Queries;
-        // The compare-and-set, as in `rotate`: it locks the row; a concurrent caller waits, then
-        // matches nothing. Without UPDATE … RETURNING, the successor row and the session are
-        // read back from the row the UPDATE locked, which now names the successor.
-        const updated = await tx
-          .update(sessions)
-          .set(liveRotationChanges(t, rotation))
-          .where(liveRotationTarget(queries, t, rotation));
-        if (affectedRows(updated) !== 1) return undefined;
-        const rotated = and(
-          sessionNaming(queries, t, rotation.expectedHash),
-          eq(sessions.currentHash, rotation.successorHash),
-        );
-        await tx.insert(tokens).select(
-          tx
-            .select(liveSuccessorSelection(t, rotation, sessions, false) as never)
-            .from(sessions)
-            .where(rotated),
-        );
-        const [row] = await rotatedSession(queries, t, rotation);
-        return row?.session as Record<string, unknown> | undefined;
+      const shape = liveShape(rotation);
+      let statements = live.get(shape);
+      if (!statements) {
+        statements = liveStatements(livePlaceholders(rotation));
+        live.set(shape, statements);
+      }
+      const values = rotation as unknown as Record<string, unknown>;
+      const [found] = (await statements.read.execute(values)) as Array<{ session: Row }>;
+      if (!found) return undefined;
+      const rotated = liveRotated(found.session, rotation);
+      await statements.insert.execute({
+        successorHash: rotation.successorHash,
+        sessionId: rotated.id,
+        generation: rotated.generation,
+        rotatedAt: rotation.rotatedAt,
       });
+      const updated = await statements.update.execute(values);
+      return affectedRows(updated) === 1 ? rotated : undefined;
     },
 
     async purge(before, limit) {
