@@ -58,6 +58,31 @@ export function fromSessionSqlRow(row: SessionSqlRow): SessionRecord {
   };
 }
 
+/** MySQL: the conditions of a live rotation (parameters: see `rotateLiveSql`). */
+const MYSQL_LIVE = `
+ WHERE id = (SELECT session_id FROM tokens_refresh_tokens WHERE hash = ?)
+   AND current_hash = ?
+   AND revoked_at IS NULL
+   AND expires_at > ?
+   AND idle_expires_at > ?
+   AND (? IS NULL OR client_id = ?)
+   AND binding_key <=> ?`;
+
+/**
+ * MySQL: the compare-and-set. `previous_hash` is set from the parameter: MySQL evaluates
+ * assignments left to right, so `current_hash` may already be the new one.
+ */
+const MYSQL_ROTATE = `
+UPDATE tokens_sessions
+   SET generation = generation + 1,
+       previous_hash = ?,
+       current_hash = ?,
+       sealed_successor = ?,
+       rotated_at = ?,
+       last_used_at = ?,
+       idle_expires_at = LEAST(?, expires_at)
+${MYSQL_LIVE}`;
+
 /**
  * `rotateLive` in raw SQL, per provider. The session is found through the token table's primary
  * key (`id = (SELECT session_id …)`), so each statement is index lookups only, and the WHERE
@@ -132,38 +157,47 @@ export async function rotateLiveSql(
       return rows[0];
     }
     case "mysql": {
-      // No UPDATE … RETURNING: a batch transaction of the compare-and-set (which locks the row;
-      // a concurrent caller waits, then matches nothing), the successor row selected from the
-      // session now naming it, and that session read back. A refused rotation runs the last two
-      // statements over no row. `previous_hash` is set from the parameter: MySQL evaluates
-      // assignments left to right, so `current_hash` may already be the new one.
-      const [, , rows] = (await prisma.$transaction([
-        prisma.$executeRaw`
-          UPDATE tokens_sessions
-             SET generation = generation + 1,
-                 previous_hash = ${expected},
-                 current_hash = ${successor},
-                 sealed_successor = ${rotation.sealedSuccessor},
-                 rotated_at = ${at},
-                 last_used_at = ${at},
-                 idle_expires_at = LEAST(${rotation.idleExpiresAt}, expires_at)
-           WHERE id = (SELECT session_id FROM tokens_refresh_tokens WHERE hash = ${expected})
-             AND current_hash = ${expected}
-             AND revoked_at IS NULL
-             AND expires_at > ${at}
-             AND idle_expires_at > ${at}
-             AND (${clientId} IS NULL OR client_id = ${clientId})
-             AND binding_key <=> ${key}`,
-        prisma.$executeRaw`
-          INSERT INTO tokens_refresh_tokens (hash, session_id, generation, created_at)
-          SELECT ${successor}, id, generation, ${at} FROM tokens_sessions
-           WHERE id = (SELECT session_id FROM tokens_refresh_tokens WHERE hash = ${expected})
-             AND current_hash = ${successor}`,
-        prisma.$queryRaw`
-          SELECT * FROM tokens_sessions
-           WHERE id = (SELECT session_id FROM tokens_refresh_tokens WHERE hash = ${successor})`,
-      ])) as [number, number, SessionSqlRow[]];
-      return rows[0];
+      // No UPDATE … RETURNING, and a transaction through Prisma costs more round trips than the
+      // rotation itself: three statements that are each atomic instead. Read the session under
+      // the rotation's conditions (a refusal costs just this), insert the successor's token row,
+      // then the compare-and-set UPDATE under the same conditions; of concurrent callers exactly
+      // one UPDATE matches (the row lock orders them, the others find `current_hash` changed).
+      // A loser's successor row is named by no session — allowed, as for `rotate` — and purge
+      // deletes it with the session.
+      const live = [expected, expected, at, at, clientId, clientId, key];
+      const rows = (await prisma.$queryRawUnsafe(
+        `SELECT * FROM tokens_sessions ${MYSQL_LIVE}`,
+        ...live,
+      )) as SessionSqlRow[];
+      const found = rows[0];
+      if (!found) return undefined;
+      const generation = Number(found.generation) + 1;
+      await prisma.$executeRaw`
+        INSERT INTO tokens_refresh_tokens (hash, session_id, generation, created_at)
+        VALUES (${successor}, ${found.id}, ${generation}, ${at})`;
+      const updated = await prisma.$executeRawUnsafe(
+        MYSQL_ROTATE,
+        expected,
+        successor,
+        rotation.sealedSuccessor,
+        at,
+        at,
+        rotation.idleExpiresAt,
+        ...live,
+      );
+      if (updated !== 1) return undefined;
+      // The row as the UPDATE left it: nothing else of a session that may rotate ever changes.
+      const expiresAt = fromSessionSqlRow(found).expiresAt;
+      return {
+        ...found,
+        generation,
+        previous_hash: expected,
+        current_hash: successor,
+        sealed_successor: rotation.sealedSuccessor,
+        rotated_at: at,
+        last_used_at: at,
+        idle_expires_at: new Date(Math.min(rotation.idleExpiresAt.getTime(), expiresAt.getTime())),
+      };
     }
   }
 }

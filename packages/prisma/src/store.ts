@@ -39,8 +39,9 @@ export interface PrismaStoreOptions {
    *   `UPDATE … RETURNING` feeding an `INSERT`, no transaction) and `findToken` a single join,
    *   all via `$executeRaw`/`$queryRaw` on the tables `tokens_sessions` and
    *   `tokens_refresh_tokens` as the connection's `search_path` resolves them.
-   * - `"mysql"`, `"sqlite"`: `rotateLive` is raw SQL on those tables in one batch transaction
-   *   (`$transaction([...])`); the other methods are model queries, as in `"portable"`.
+   * - `"mysql"`, `"sqlite"`: `rotateLive` is raw SQL on those tables (SQLite: one batch
+   *   transaction; MySQL: three single statements, no transaction); the other methods are model
+   *   queries, as in `"portable"`.
    * - `"portable"`: Prisma model queries only; `rotate` is an interactive transaction of one
    *   conditional `updateMany` and one `create`, and there is no `rotateLive` (core then reads
    *   the token and rotates in two calls). Works on every provider and schema.
