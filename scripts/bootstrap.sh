@@ -49,6 +49,15 @@ if [ "$(pnpm --version 2>/dev/null | tail -n1)" != "$PNPM_VERSION" ]; then
 fi
 
 # --- dependencies and build ----------------------------------------------------------------------
+# better-sqlite3 (a test dependency of the SQLite suites) compiles its native addon during the
+# install when no prebuilt binary can be downloaded, and node-gyp would then download Node's
+# headers as well. Debian's nodejs ships them in /usr/include/node; pointing node-gyp there keeps
+# the build offline. Only for the Node installed under /usr, whose headers those are.
+if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ] &&
+  [ "$(node -p process.execPath 2>/dev/null)" = /usr/bin/node ]; then
+  export npm_config_nodedir=/usr
+fi
+
 # The lockfile copy pnpm keeps in node_modules tells a first install from a no-op one.
 if ! cmp -s pnpm-lock.yaml node_modules/.pnpm/lock.yaml 2>/dev/null; then
   say "installing dependencies from pnpm-lock.yaml"

@@ -2,4 +2,4 @@ import { runStoreConformance } from "@tokens/core/testing";
 import { openSqlite } from "./support/databases.js";
 
 // A SQLite file through libSQL, with peers in other processes: always runs.
-runStoreConformance("prisma: SQLite (libSQL)", openSqlite);
+runStoreConformance("prisma: SQLite (libSQL)", () => openSqlite("libsql"));

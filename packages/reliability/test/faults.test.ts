@@ -10,23 +10,16 @@ import {
   StoreUnavailableError,
   type TokenStore,
 } from "@tokens/core";
-import { drizzleStore } from "@tokens/drizzle";
-import { drizzle as drizzleMysql } from "drizzle-orm/mysql2";
-import { migrate as migrateMysql } from "drizzle-orm/mysql2/migrator";
-import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
-import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { expect, it } from "vitest";
 import {
   describeWith,
-  freshMysqlDatabase,
-  freshPostgresDatabase,
-  migrationsFolder,
   postgresAdminUrl,
   withDatabase,
 } from "../../drizzle/test/support/databases.js";
 import { AUDIENCE, ISSUER } from "../../http/test/suite.js";
+import { mariadbStore, postgresStore } from "./stores.js";
 
 const CLIENTS = 12;
 const REFRESHES = 15;
@@ -41,14 +34,10 @@ interface Target {
 
 async function postgresTarget(serverUrl: string): Promise<Target> {
   const database = "tokens_reliability_faults";
-  const url = await freshPostgresDatabase(serverUrl, database);
-  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5_000 });
-  // A killed idle client is reported here; the pool drops it and reconnects on demand.
-  pool.on("error", () => {});
-  await migratePg(drizzlePg({ client: pool }), { migrationsFolder: migrationsFolder("pg") });
+  const { store, close } = await postgresStore(serverUrl, database);
   const admin = new pg.Pool({ connectionString: postgresAdminUrl(serverUrl), max: 1 });
   return {
-    store: drizzleStore(drizzlePg({ client: pool })),
+    store,
     kill: async () => {
       await admin.query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
@@ -56,21 +45,17 @@ async function postgresTarget(serverUrl: string): Promise<Target> {
       );
     },
     close: async () => {
-      await Promise.all([pool.end(), admin.end()]);
+      await Promise.all([close(), admin.end()]);
     },
   };
 }
 
 async function mysqlTarget(serverUrl: string): Promise<Target> {
   const database = "tokens_reliability_faults";
-  const url = await freshMysqlDatabase(serverUrl, database);
-  const pool = mysql.createPool({ uri: url, connectionLimit: 4, connectTimeout: 5_000 });
-  await migrateMysql(drizzleMysql({ client: pool }), {
-    migrationsFolder: migrationsFolder("mysql"),
-  });
+  const { store, close } = await mariadbStore(serverUrl, database);
   const admin = mysql.createPool({ uri: withDatabase(serverUrl, ""), connectionLimit: 1 });
   return {
-    store: drizzleStore(drizzleMysql({ client: pool })),
+    store,
     kill: async () => {
       const [rows] = await admin.query(
         "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
@@ -81,7 +66,7 @@ async function mysqlTarget(serverUrl: string): Promise<Target> {
       }
     },
     close: async () => {
-      await Promise.all([pool.end(), admin.end()]);
+      await Promise.all([close(), admin.end()]);
     },
   };
 }

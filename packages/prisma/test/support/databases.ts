@@ -5,8 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
-import { createClient } from "@libsql/client";
-import { PrismaLibSql } from "@prisma/adapter-libsql";
 import { PrismaMariaDb } from "@prisma/adapter-mariadb";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { StoreUnavailableError, type TokenStore } from "@tokens/core";
@@ -18,6 +16,7 @@ import { type PrismaStoreOptions, prismaStore } from "../../src/index.js";
 import { PrismaClient as MysqlClient } from "../generated/mysql/client/client.js";
 import { PrismaClient as PostgresClient } from "../generated/postgresql/client/client.js";
 import { PrismaClient as SqliteClient } from "../generated/sqlite/client/client.js";
+import { type SqliteDriver, sqliteAdapter } from "./sqlite-adapter.js";
 
 /** The database each suite owns, so suites of other packages can share the server. */
 export const DATABASE = "tokens_prisma";
@@ -104,24 +103,27 @@ export async function openPglite(options?: PrismaStoreOptions): Promise<OpenedSt
 }
 
 /**
- * A SQLite file through libSQL. The peers run in child processes: libSQL waits for SQLite's file
- * lock synchronously, so clients sharing one event loop would stall each other, while separate
- * processes contend for the lock as separate servers or workers of an app do.
+ * A SQLite file through `driver`. The peers run in child processes: both drivers wait for
+ * SQLite's file lock synchronously, so clients sharing one event loop would stall each other,
+ * while separate processes contend for the lock as separate servers or workers of an app do.
  */
-export async function openSqlite(): Promise<OpenedStore> {
+export async function openSqlite(driver: SqliteDriver): Promise<OpenedStore> {
   const dir = mkdtempSync(join(tmpdir(), "tokens-prisma-"));
   const url = `file:${join(dir, "tokens.db")}`;
-  const setup = createClient({ url });
+  // Set up through the suite's own adapter, never another SQLite library: libSQL closes a file
+  // only when its connection is garbage-collected, and that close drops the POSIX locks another
+  // library's connection in this process holds on the file, so peers stop seeing its writes.
+  const setup = await sqliteAdapter(driver, url).connect();
   // WAL lets readers proceed while one connection writes.
-  await setup.execute("PRAGMA journal_mode = WAL");
-  for (const script of migrationScripts("sqlite")) await setup.executeMultiple(script);
-  setup.close();
+  await setup.executeScript(
+    ["PRAGMA journal_mode = WAL;", ...migrationScripts("sqlite")].join("\n"),
+  );
+  await setup.dispose();
 
-  // `timeout` is SQLite's busy timeout: a writer waits for the file lock instead of failing.
   const { track, closeAll } = resources();
-  const prisma = track(new SqliteClient({ adapter: new PrismaLibSql({ url, timeout: 10_000 }) }));
+  const prisma = track(new SqliteClient({ adapter: sqliteAdapter(driver, url) }));
   const peers = await Promise.all(
-    Array.from({ length: 3 }, async () => track(await sqlitePeer(url))),
+    Array.from({ length: 3 }, async () => track(await sqlitePeer(driver, url))),
   );
   return {
     store: prismaStore(prisma),
@@ -134,9 +136,7 @@ export async function openSqlite(): Promise<OpenedStore> {
       // A database file in a directory that does not exist cannot be opened.
       unavailable: async () => {
         const missing = `file:${join(dir, "missing", "tokens.db")}`;
-        return prismaStore(
-          track(new SqliteClient({ adapter: new PrismaLibSql({ url: missing }) })),
-        );
+        return prismaStore(track(new SqliteClient({ adapter: sqliteAdapter(driver, missing) })));
       },
     },
   };
@@ -147,9 +147,12 @@ type PeerReply =
   | { id: number; value?: unknown; error?: Partial<Record<string, string>> };
 
 /** Starts test/support/sqlite-peer.ts in a child process and returns a store forwarding to it. */
-async function sqlitePeer(url: string): Promise<{ store: TokenStore; end: () => Promise<void> }> {
+async function sqlitePeer(
+  driver: SqliteDriver,
+  url: string,
+): Promise<{ store: TokenStore; end: () => Promise<void> }> {
   const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-  const child = fork(here("./sqlite-peer.ts"), [url], {
+  const child = fork(here("./sqlite-peer.ts"), [driver, url], {
     execArgv: ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href],
     env: { ...process.env, TSX_TSCONFIG_PATH: here("./peer.tsconfig.json") },
     serialization: "advanced",

@@ -1,15 +1,13 @@
-// A peer store in its own process, for the SQLite suite: one more connection to the database
-// file, whose waits for SQLite's file lock block only this process (libSQL waits synchronously).
-// Started by `sqlitePeer` with tsx; answers store calls sent over the IPC channel.
-import { PrismaLibSql } from "@prisma/adapter-libsql";
+// A peer store in its own process, for the SQLite suites: one more connection to the database
+// file, whose waits for SQLite's file lock block only this process (the drivers wait
+// synchronously). Started by `sqlitePeer` with tsx; answers store calls sent over the IPC channel.
 import type { TokenStore } from "@tokens/core";
 import { prismaStore } from "../../src/index.js";
 import { PrismaClient } from "../generated/sqlite/client/client.js";
+import { type SqliteDriver, sqliteAdapter } from "./sqlite-adapter.js";
 
-const url = process.argv[2] as string;
-const store = prismaStore(
-  new PrismaClient({ adapter: new PrismaLibSql({ url, timeout: 10_000 }) }),
-);
+const [driver, url] = process.argv.slice(2) as [SqliteDriver, string];
+const store = prismaStore(new PrismaClient({ adapter: sqliteAdapter(driver, url) }));
 
 interface Call {
   id: number;
