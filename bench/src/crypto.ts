@@ -154,6 +154,7 @@ function sessionRecord(): SessionRecord {
     revokedAt: null,
     revokeReason: null,
     client: null,
+    bindingKey: null,
     claims: null,
   };
 }

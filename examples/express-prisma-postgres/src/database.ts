@@ -5,12 +5,24 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "./generated/client.js";
 
-const MIGRATION = "migrations/postgresql/20261123000000_tokens_init/migration.sql";
+/** The migrations @tokens/prisma ships, in order, each with a query telling whether it ran. */
+const MIGRATIONS = [
+  {
+    folder: "20261123000000_tokens_init",
+    applied: "SELECT to_regclass('tokens_sessions') IS NOT NULL AS applied",
+  },
+  {
+    folder: "20261124000000_tokens_binding_key",
+    applied: `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                WHERE table_schema = current_schema() AND table_name = 'tokens_sessions'
+                  AND column_name = 'binding_key') AS applied`,
+  },
+];
 
 /**
- * Creates the tokens tables unless they exist, with the SQL @tokens/prisma ships: the
- * "without Prisma Migrate" route of its README, which needs no schema engine. An app already on
- * Prisma Migrate copies the migration folder into `prisma/migrations/` instead.
+ * Creates or upgrades the tokens tables with the SQL @tokens/prisma ships: the "without Prisma
+ * Migrate" route of its README, which needs no schema engine. An app already on Prisma Migrate
+ * copies the migration folders into `prisma/migrations/` instead.
  *
  * @example
  * ```ts
@@ -19,15 +31,18 @@ const MIGRATION = "migrations/postgresql/20261123000000_tokens_init/migration.sq
  */
 export async function createTables(url: string): Promise<void> {
   const root = dirname(createRequire(import.meta.url).resolve("@tokens/prisma/package.json"));
-  const sql = await readFile(join(root, MIGRATION), "utf8");
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     await client.query("BEGIN");
     // Two instances starting together: the second waits, then sees the tables.
     await client.query("SELECT pg_advisory_xact_lock(hashtext('tokens_prisma_init'))");
-    const found = await client.query("SELECT to_regclass('tokens_sessions') AS t");
-    if (found.rows[0]?.t === null) await client.query(sql);
+    for (const migration of MIGRATIONS) {
+      const found = await client.query(migration.applied);
+      if (found.rows[0]?.applied) continue;
+      const file = join(root, "migrations/postgresql", migration.folder, "migration.sql");
+      await client.query(await readFile(file, "utf8"));
+    }
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK");

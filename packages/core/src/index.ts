@@ -13,6 +13,7 @@ export { generateSigningKey } from "./generate-signing-key.js";
 export { sessionFields, tokenFields } from "./session-fields.js";
 export type {
   ClientContext,
+  LiveRotation,
   Rotation,
   SessionRecord,
   TokenRecord,

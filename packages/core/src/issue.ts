@@ -1,5 +1,6 @@
 import { InvalidRequestError } from "./errors.js";
 import { RESERVED_CLAIMS, tokenResponse } from "./internal/access-token.js";
+import { bindingKey } from "./internal/binding.js";
 import { randomId } from "./internal/bytes.js";
 import type { Context } from "./internal/context.js";
 import { clientContext, requireString } from "./internal/input.js";
@@ -44,6 +45,7 @@ export async function issue(ctx: Context, options: IssueOptions): Promise<TokenR
     revokedAt: null,
     revokeReason: null,
     client,
+    bindingKey: bindingKey(client, ctx.config.binding),
     claims,
   };
   await storeCall(

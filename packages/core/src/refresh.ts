@@ -1,6 +1,6 @@
 import { InvalidGrantError, InvalidRequestError, StoreUnavailableError } from "./errors.js";
 import { signAccessToken, tokenResponse } from "./internal/access-token.js";
-import { bindingMismatches } from "./internal/binding.js";
+import { bindingKey, bindingMismatches } from "./internal/binding.js";
 import { timingSafeEqual } from "./internal/bytes.js";
 import type { Context } from "./internal/context.js";
 import { clientContext, requireString } from "./internal/input.js";
@@ -21,7 +21,9 @@ const MAX_TOKEN_LENGTH = 4096;
 /**
  * Exchanges a refresh token for a new pair. See `Tokens.refresh`.
  *
- * The presented token is classified against its session row:
+ * The common case — the live token of a live session, from the client it is bound to — is one
+ * store call when the store implements `rotateLive`. Anything else (or a store without it) takes
+ * the full path, where the presented token is classified against its session row:
  * - the live token → compare-and-set rotation (refused if the client binding differs); a lost
  *   race re-reads and lands in a case below;
  * - the immediate predecessor, within the grace window and from the same client context → the
@@ -38,6 +40,9 @@ export async function refresh(
   const clientId =
     options?.clientId === undefined ? undefined : requireString("client_id", options.clientId);
   const hash = hashSecret(secret);
+
+  const live = await rotateLive(ctx, secret, hash, client, clientId);
+  if (live) return live;
 
   // Two reads suffice: a lost compare-and-set means the row moved on (or was revoked), and
   // the second read classifies the token against the new state. The third is a safety net.
@@ -180,6 +185,47 @@ async function rotate(
     idleExpiresAt,
   };
   return tokenResponse(ctx, rotated, formatToken(successor), now, accessToken);
+}
+
+/**
+ * The one-round-trip rotation: the store checks what `checkSession` and the binding would, and
+ * rotates in the same step. `null` when the store cannot (no `rotateLive`, or an IP policy,
+ * which needs more than equality) or refused for any reason: the full path then decides, with
+ * its exact error and events.
+ */
+async function rotateLive(
+  ctx: Context,
+  secret: Uint8Array,
+  hash: string,
+  client: ClientContext | undefined,
+  clientId: string | undefined,
+): Promise<TokenResponse | null> {
+  const { store } = ctx;
+  if (typeof store.rotateLive !== "function" || ctx.config.binding.ip !== "off") return null;
+  const now = ctx.now();
+  const successor = newSecret();
+  const rotatedAt = new Date(now);
+  const session = await storeCall(
+    "refresh",
+    store.rotateLive({
+      expectedHash: hash,
+      successorHash: hashSecret(successor),
+      sealedSuccessor: sealSecret(successor, secret),
+      rotatedAt,
+      idleExpiresAt: new Date(now + ctx.config.refreshIdleTtl * 1000),
+      ...(clientId === undefined ? {} : { clientId }),
+      bindingKey: bindingKey(client, ctx.config.binding),
+    }),
+  );
+  if (!session) return null;
+  ctx.emit({
+    type: "token_rotated",
+    at: rotatedAt,
+    sessionId: session.id,
+    subject: session.subject,
+    generation: session.generation,
+  });
+  return tokenResponse(ctx, session, formatToken(successor), now);
 }
 
 /** The immediate predecessor of the live token, presented within the grace window. */

@@ -29,6 +29,7 @@ export function sessionFields(session: SessionRecord): SessionRecord {
     revokedAt: session.revokedAt ?? null,
     revokeReason: session.revokeReason ?? null,
     client: session.client ?? null,
+    bindingKey: session.bindingKey ?? null,
     claims: session.claims ?? null,
   };
 }

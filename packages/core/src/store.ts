@@ -52,6 +52,12 @@ export interface SessionRecord {
   revokeReason: string | null;
   /** The client context recorded at issue (binding and devices list), or `null`. */
   client: ClientContext | null;
+  /**
+   * A digest of the client fields the binding policy compares exactly, set by core at issue, or
+   * `null` when the policy compares none. Opaque to stores: {@link TokenStore.rotateLive}
+   * compares it for equality only, so a store enforces the binding without knowing its rules.
+   */
+  bindingKey: string | null;
   /** App claims copied into every access token of the session, or `null`. */
   claims: Record<string, unknown> | null;
 }
@@ -87,6 +93,32 @@ export interface Rotation {
   idleExpiresAt: Date;
 }
 
+/**
+ * The one-step rotation of the live token, found by its hash: {@link TokenStore.rotateLive}.
+ * Carries everything core would check against the session, so the store can refuse in the same
+ * statement that rotates.
+ */
+export interface LiveRotation {
+  /** The presented token's hash: the session's `currentHash` must equal it. */
+  expectedHash: string;
+  /** The successor token's hash: becomes `currentHash` and a new token row. */
+  successorHash: string;
+  /** The successor's secret sealed under the presented token's secret. */
+  sealedSuccessor: string;
+  /**
+   * The instant of the rotation: the session must be live at it (`expiresAt` and
+   * `idleExpiresAt` after it); it becomes `rotatedAt`, `lastUsedAt` and the successor's
+   * `createdAt`.
+   */
+  rotatedAt: Date;
+  /** The new idle deadline before capping: the store sets min(this, the session's `expiresAt`). */
+  idleExpiresAt: Date;
+  /** When given, the session's `clientId` must equal it. */
+  clientId?: string;
+  /** The session's `bindingKey` must equal it (`null` equals `null` only). */
+  bindingKey: string | null;
+}
+
 /** A token row together with its session. */
 export interface TokenWithSession {
   token: TokenRecord;
@@ -113,6 +145,7 @@ export interface TokenWithSession {
  *     createSession: (session, token) => db.tx(...),
  *     findToken: (hash) => db.query(...),
  *     rotate: (rotation) => db.update(...),
+ *     rotateLive: (rotation) => db.update(...), // optional
  *     // ...
  *   };
  * }
@@ -143,6 +176,30 @@ export interface TokenStore {
    * behind by a call that resolved `false` is allowed only if no session ever names it.
    */
   rotate(rotation: Rotation): Promise<boolean>;
+
+  /**
+   * Optional: the common refresh in one round trip. If and only if a session exists whose
+   * `currentHash` equals `rotation.expectedHash`, that is not revoked, whose `expiresAt` and
+   * `idleExpiresAt` are both after `rotation.rotatedAt`, whose `clientId` equals
+   * `rotation.clientId` when that is given and whose `bindingKey` equals `rotation.bindingKey`
+   * (`null` equals `null`), then in one atomic step do exactly what {@link TokenStore.rotate}
+   * does — store the successor token row (`hash = successorHash`, the session's id,
+   * `generation` = the session's generation + 1, `createdAt = rotatedAt`) and set on the session
+   * `generation += 1`, `previousHash = expectedHash`, `currentHash = successorHash`,
+   * `sealedSuccessor`, `rotatedAt`, `lastUsedAt = rotatedAt` and
+   * `idleExpiresAt = min(rotation.idleExpiresAt, expiresAt)` — and resolve the session as it is
+   * after the rotation. Otherwise change nothing and resolve `null`.
+   *
+   * Of any number of concurrent `rotateLive` and `rotate` calls for the same expected hash —
+   * from one process or many, through any number of connections — **exactly one** succeeds.
+   * As for `rotate`, a successor row left behind by a call that resolved `null` is allowed only
+   * if no session ever names it.
+   *
+   * Core calls it first on every refresh (unless the binding policy compares IP addresses) and
+   * falls back to `findToken` + `rotate` whenever it resolves `null`, so refusals keep their
+   * exact reasons; a store without it simply always takes that path.
+   */
+  rotateLive?(rotation: LiveRotation): Promise<SessionRecord | null>;
 
   /** Return the session with this id, or `null`. */
   getSession(id: string): Promise<SessionRecord | null>;

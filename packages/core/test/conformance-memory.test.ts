@@ -16,6 +16,11 @@ const METHODS = [
   "purge",
 ] as const satisfies ReadonlyArray<keyof TokenStore>;
 
+/** The store contract's methods plus the optional one-call rotation. */
+const WITH_ROTATE_LIVE = [...METHODS, "rotateLive"] as const satisfies ReadonlyArray<
+  keyof TokenStore
+>;
+
 /** A random pause of up to 4 ms: a round trip to a database, during which a connection can die. */
 function roundTrip(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
@@ -27,11 +32,14 @@ function roundTrip(): Promise<void> {
  * before it reached the store or after it did but before the reply came back — the two ways a
  * terminated connection fails.
  */
-function withConnections(inner: TokenStore): { store: TokenStore; interrupt: () => Promise<void> } {
+function withConnections(
+  inner: TokenStore,
+  methods: ReadonlyArray<keyof TokenStore> = METHODS,
+): { store: TokenStore; interrupt: () => Promise<void> } {
   let generation = 0;
   const store = {} as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  for (const method of METHODS) {
-    const call = inner[method].bind(inner) as (...args: unknown[]) => Promise<unknown>;
+  for (const method of methods) {
+    const call = (inner[method] as (...args: unknown[]) => Promise<unknown>).bind(inner);
     store[method] = async (...args) => {
       const connection = generation;
       await roundTrip();
@@ -81,9 +89,16 @@ function readThenWrite(inner: TokenStore): TokenStore {
   };
 }
 
+// Without rotateLive: every refresh takes core's full path (findToken, then rotate).
 runStoreConformance("memory store behind failing connections", async () => {
   const { store, interrupt } = withConnections(memoryStore());
   return { store, peers: [store], faults: { interrupt, unavailable: async () => unreachable() } };
+});
+
+// With rotateLive: the common refresh is one call, and connections die around it too.
+runStoreConformance("memory store with rotateLive behind failing connections", async () => {
+  const { store, interrupt } = withConnections(memoryStore(), WITH_ROTATE_LIVE);
+  return { store, peers: [store], faults: { interrupt } };
 });
 
 describe("the conformance checks can fail", () => {

@@ -1,5 +1,22 @@
-import type { ClientContext, Rotation, SessionRecord, TokenRecord } from "@tokens/core";
-import { and, type Column, eq, isNull, lt, or, type SQL, sql, type Table } from "drizzle-orm";
+import type {
+  ClientContext,
+  LiveRotation,
+  Rotation,
+  SessionRecord,
+  TokenRecord,
+} from "@tokens/core";
+import {
+  and,
+  type Column,
+  eq,
+  isNull,
+  lt,
+  or,
+  type SQL,
+  type SQLWrapper,
+  sql,
+  type Table,
+} from "drizzle-orm";
 
 /** A sessions table of any dialect, seen through the columns every dialect defines alike. */
 export type SessionsTable = Table & { [K in keyof SessionRecord]-?: Column };
@@ -20,6 +37,8 @@ export interface Tables {
 export interface DialectOps {
   createSession(session: SessionRecord, token: TokenRecord): Promise<void>;
   rotate(rotation: Rotation): Promise<boolean>;
+  /** Resolves the rotated session row (as selected), or `undefined` when the session refused. */
+  rotateLive(rotation: LiveRotation): Promise<Row | undefined>;
   purge(before: Date, limit: number): Promise<number>;
   /** Run a sessions UPDATE and resolve how many rows it changed. */
   updateCount(update: UpdateQuery): Promise<number>;
@@ -30,7 +49,7 @@ export interface UpdateQuery extends PromiseLike<unknown> {
   returning(fields: Record<string, Column>): PromiseLike<unknown[]>;
 }
 
-interface SelectQuery extends PromiseLike<Row[]> {
+interface SelectQuery extends PromiseLike<Row[]>, SQLWrapper {
   where(where: SQL | undefined): SelectQuery;
   innerJoin(table: Table, on: SQL): SelectQuery;
   orderBy(...order: SQL[]): SelectQuery;
@@ -48,7 +67,8 @@ export interface Queries {
   };
 }
 
-type Row = Record<string, unknown>;
+/** A selected row, before it is read into a record. */
+export type Row = Record<string, unknown>;
 
 /** Rows to insert: the records' keys are the tables' keys. */
 export { sessionFields as sessionRow, tokenFields as tokenRow } from "@tokens/core";
@@ -86,6 +106,7 @@ export function toSession(row: Row): SessionRecord {
     revokedAt: optionalInstant(row.revokedAt),
     revokeReason: optionalText(row.revokeReason),
     client: json<ClientContext>(row.client),
+    bindingKey: optionalText(row.bindingKey),
     claims: json<Record<string, unknown>>(row.claims),
   };
 }
@@ -141,6 +162,117 @@ export function successorSelection(t: Tables, rotation: Rotation, sessionId: Col
     sessionId,
     generation: constant(successor.generation, t.tokens.generation),
     createdAt: constant(successor.createdAt, t.tokens.createdAt),
+  };
+}
+
+/**
+ * The session a live rotation targets, found through the token table's primary key (so the
+ * statement is two index lookups whatever other indexes exist): the one naming `hash`.
+ */
+export function sessionNaming(db: Queries, t: Tables, hash: string): SQL {
+  const owner = db.select({ id: t.tokens.sessionId }).from(t.tokens).where(eq(t.tokens.hash, hash));
+  return sql`${t.sessions.id} = (${owner})`;
+}
+
+/**
+ * The condition of {@link LiveRotation}: every check core makes on the common refresh path —
+ * still the live token, not revoked, neither deadline reached, same client and binding — so a
+ * refused rotation changes nothing and core's full path can tell why.
+ */
+export function liveRotationTarget(db: Queries, t: Tables, rotation: LiveRotation): SQL {
+  const { sessions } = t;
+  const at = sql.param(rotation.rotatedAt, sessions.rotatedAt);
+  return and(
+    sessionNaming(db, t, rotation.expectedHash),
+    eq(sessions.currentHash, rotation.expectedHash),
+    isNull(sessions.revokedAt),
+    sql`${sessions.expiresAt} > ${at}`,
+    sql`${sessions.idleExpiresAt} > ${at}`,
+    rotation.clientId === undefined ? undefined : eq(sessions.clientId, rotation.clientId),
+    rotation.bindingKey === null
+      ? isNull(sessions.bindingKey)
+      : eq(sessions.bindingKey, rotation.bindingKey),
+  ) as SQL;
+}
+
+/** The session columns a live rotation sets: those of {@link rotationChanges}, idle deadline capped. */
+export function liveRotationChanges(t: Tables, rotation: LiveRotation): Record<string, unknown> {
+  const { sessions } = t;
+  const idle = sql.param(rotation.idleExpiresAt, sessions.idleExpiresAt);
+  return {
+    generation: sql`${sessions.generation} + 1`,
+    // The WHERE pins current_hash to it; a column reference here would read the new value on
+    // MySQL, which applies assignments left to right in the table's column order.
+    previousHash: rotation.expectedHash,
+    currentHash: rotation.successorHash,
+    sealedSuccessor: rotation.sealedSuccessor,
+    rotatedAt: rotation.rotatedAt,
+    lastUsedAt: rotation.rotatedAt,
+    idleExpiresAt: sql`case when ${sessions.expiresAt} < ${idle} then ${sessions.expiresAt} else ${idle} end`,
+  };
+}
+
+/**
+ * The select list that turns a session row that a live rotation already updated (its
+ * generation is the successor's) into the successor's token row, in the tokens table's column
+ * order. `typed: false` leaves the constants as plain parameters, for MySQL, which needs no
+ * casts there (and has no CAST to its column types).
+ */
+export function liveSuccessorSelection(
+  t: Tables,
+  rotation: LiveRotation,
+  rotated: { id: Column | SQL; generation: Column | SQL },
+  typed = true,
+) {
+  const value = typed ? constant : (v: unknown, column: Column) => sql`${sql.param(v, column)}`;
+  return {
+    hash: value(rotation.successorHash, t.tokens.hash),
+    sessionId: rotated.id,
+    generation: rotated.generation,
+    createdAt: value(rotation.rotatedAt, t.tokens.createdAt),
+  };
+}
+
+/**
+ * A live rotation whose values are placeholders (named after its fields), keeping only its
+ * shape — whether `clientId` is given, whether `bindingKey` is `null` — which decides the SQL.
+ * Build a statement from it once per shape, prepare it, and execute it with the rotation itself
+ * as the placeholder values: the query is not rebuilt on every refresh.
+ */
+export function livePlaceholders(rotation: LiveRotation): LiveRotation {
+  const value = (name: keyof LiveRotation) => sql.placeholder(name) as unknown as never;
+  return {
+    expectedHash: value("expectedHash"),
+    successorHash: value("successorHash"),
+    sealedSuccessor: value("sealedSuccessor"),
+    rotatedAt: value("rotatedAt"),
+    idleExpiresAt: value("idleExpiresAt"),
+    ...(rotation.clientId === undefined ? {} : { clientId: value("clientId") }),
+    bindingKey: rotation.bindingKey === null ? null : value("bindingKey"),
+  };
+}
+
+/** The shape of a live rotation that decides its SQL (see {@link livePlaceholders}). */
+export const liveShape = (rotation: LiveRotation): string =>
+  `${rotation.clientId === undefined ? "any" : "client"}-${rotation.bindingKey === null ? "unbound" : "bound"}`;
+
+/**
+ * The session row a live rotation leaves, computed from the row read before it: the columns
+ * {@link liveRotationChanges} sets, the rest unchanged (a rotation requires the session not to
+ * be revoked, and nothing else of it ever changes). For dialects without UPDATE … RETURNING.
+ */
+export function liveRotated(session: Row, rotation: LiveRotation): Row {
+  const expiresAt =
+    session.expiresAt instanceof Date ? session.expiresAt : new Date(String(session.expiresAt));
+  return {
+    ...session,
+    generation: Number(session.generation) + 1,
+    previousHash: rotation.expectedHash,
+    currentHash: rotation.successorHash,
+    sealedSuccessor: rotation.sealedSuccessor,
+    rotatedAt: rotation.rotatedAt,
+    lastUsedAt: rotation.rotatedAt,
+    idleExpiresAt: new Date(Math.min(rotation.idleExpiresAt.getTime(), expiresAt.getTime())),
   };
 }
 

@@ -1,5 +1,6 @@
 import {
   ConfigurationError,
+  type LiveRotation,
   StoreUnavailableError,
   type TokenStore,
   TokensError,
@@ -131,6 +132,11 @@ function createStore(db: Queries, t: Tables, ops: DialectOps): TokenStore {
     }),
 
     rotate: guard("rotate", ops.rotate),
+
+    rotateLive: guard("rotateLive", async (rotation: LiveRotation) => {
+      const row = await ops.rotateLive(rotation);
+      return row ? toSession(row) : null;
+    }),
 
     getSession: guard("getSession", async (id: string) => {
       const [row] = await db

@@ -59,6 +59,7 @@ function session(id: string, subject: string) {
       revokedAt: null,
       revokeReason: null,
       client: null,
+      bindingKey: null,
       claims: null,
     },
     token: { hash: `${id}-h0`, sessionId: id, generation: 0, createdAt: now },

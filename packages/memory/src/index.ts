@@ -1,5 +1,6 @@
 import type {
   ClientContext,
+  LiveRotation,
   Rotation,
   SessionRecord,
   TokenRecord,
@@ -55,6 +56,46 @@ export function memoryStore(): TokenStore {
     return true;
   }
 
+  /** The write half of a rotation, once the caller has checked the session may rotate. */
+  function install(session: SessionRecord, rotation: Rotation): SessionRecord {
+    if (tokens.has(rotation.successor.hash)) {
+      throw new Error("memoryStore: a token with the successor's hash already exists");
+    }
+    tokens.set(rotation.successor.hash, copyToken(rotation.successor));
+    tokensOfSession.get(session.id)?.add(rotation.successor.hash);
+    const rotated: SessionRecord = {
+      ...session,
+      generation: session.generation + 1,
+      previousHash: rotation.expectedHash,
+      currentHash: rotation.successor.hash,
+      sealedSuccessor: rotation.sealedSuccessor,
+      rotatedAt: copyDate(rotation.rotatedAt),
+      lastUsedAt: copyDate(rotation.rotatedAt),
+      idleExpiresAt: copyDate(rotation.idleExpiresAt),
+    };
+    sessions.set(session.id, rotated);
+    return rotated;
+  }
+
+  /** The session `rotateLive` may rotate: live at `rotatedAt`, naming the hash, same client. */
+  function liveSession(rotation: LiveRotation): SessionRecord | undefined {
+    const token = tokens.get(rotation.expectedHash);
+    const session = token && sessions.get(token.sessionId);
+    const at = rotation.rotatedAt.getTime();
+    if (
+      !session ||
+      session.revokedAt ||
+      session.currentHash !== rotation.expectedHash ||
+      session.expiresAt.getTime() <= at ||
+      session.idleExpiresAt.getTime() <= at ||
+      (rotation.clientId !== undefined && session.clientId !== rotation.clientId) ||
+      session.bindingKey !== rotation.bindingKey
+    ) {
+      return undefined;
+    }
+    return session;
+  }
+
   function remove(session: SessionRecord): void {
     for (const hash of tokensOfSession.get(session.id) ?? []) tokens.delete(hash);
     tokensOfSession.delete(session.id);
@@ -91,22 +132,29 @@ export function memoryStore(): TokenStore {
       const session = sessions.get(rotation.sessionId);
       if (!session || session.revokedAt || session.currentHash !== rotation.expectedHash)
         return false;
-      if (tokens.has(rotation.successor.hash)) {
-        throw new Error("memoryStore: a token with the successor's hash already exists");
-      }
-      tokens.set(rotation.successor.hash, copyToken(rotation.successor));
-      tokensOfSession.get(session.id)?.add(rotation.successor.hash);
-      sessions.set(session.id, {
-        ...session,
-        generation: session.generation + 1,
-        previousHash: rotation.expectedHash,
-        currentHash: rotation.successor.hash,
-        sealedSuccessor: rotation.sealedSuccessor,
-        rotatedAt: copyDate(rotation.rotatedAt),
-        lastUsedAt: copyDate(rotation.rotatedAt),
-        idleExpiresAt: copyDate(rotation.idleExpiresAt),
-      });
+      install(session, rotation);
       return true;
+    },
+
+    async rotateLive(rotation: LiveRotation): Promise<SessionRecord | null> {
+      const session = liveSession(rotation);
+      if (!session) return null;
+      const rotated = install(session, {
+        sessionId: session.id,
+        expectedHash: rotation.expectedHash,
+        successor: {
+          hash: rotation.successorHash,
+          sessionId: session.id,
+          generation: session.generation + 1,
+          createdAt: rotation.rotatedAt,
+        },
+        sealedSuccessor: rotation.sealedSuccessor,
+        rotatedAt: rotation.rotatedAt,
+        idleExpiresAt: new Date(
+          Math.min(rotation.idleExpiresAt.getTime(), session.expiresAt.getTime()),
+        ),
+      });
+      return copySession(rotated);
     },
 
     async getSession(id: string): Promise<SessionRecord | null> {
@@ -182,6 +230,7 @@ function copySession(session: SessionRecord): SessionRecord {
     revokedAt: copyDateOrNull(session.revokedAt),
     revokeReason: session.revokeReason,
     client: copyJson<ClientContext>(session.client),
+    bindingKey: session.bindingKey ?? null,
     claims: copyJson<Record<string, unknown>>(session.claims),
   };
 }

@@ -150,6 +150,8 @@ export function fromSessionDocument(doc: Record<string, unknown>): SessionRecord
     revokedAt: field("revokedAt", orNull(isDate)),
     revokeReason: field("revokeReason", orNull(isString)),
     client: field("client", orNull(isObject)) as ClientContext | null,
+    // Documents written before the field existed have none: no binding key, like `null`.
+    bindingKey: doc.bindingKey === undefined ? null : field("bindingKey", orNull(isString)),
     claims: field("claims", orNull(isObject)),
   };
 }

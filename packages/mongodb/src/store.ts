@@ -23,6 +23,10 @@ import { guard, isDuplicateKey } from "./errors.js";
  * replica set or a sharded cluster. No multi-document transactions are used: the one atomic
  * step the contract needs — the rotation compare-and-set — is a single-document update.
  *
+ * It does not implement the optional `rotateLive`: rotating and inserting the successor's token
+ * in one atomic step would need a multi-document transaction. Core then refreshes with
+ * `findToken` followed by `rotate`, as it does for any store without it.
+ *
  * Run {@link ensureIndexes} once (at deploy or start-up) before serving traffic: the unique
  * index on `currentHash` and the lookups by `sessionId` and `subject` depend on it.
  *

@@ -147,6 +147,7 @@ suite("MongoDB (MONGODB_URL)", () => {
         revokedAt: null,
         revokeReason: null,
         client: { deviceId: "d-1" },
+        bindingKey: null,
         claims: { role: "admin" },
         ...overrides,
       };

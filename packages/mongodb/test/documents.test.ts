@@ -40,6 +40,7 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
     revokedAt: null,
     revokeReason: null,
     client: null,
+    bindingKey: null,
     claims: null,
     ...overrides,
   };
@@ -73,6 +74,7 @@ describe("session documents", () => {
         "revokedAt",
         "revokeReason",
         "client",
+        "bindingKey",
         "claims",
         "endsAt",
       ].sort(),
@@ -99,6 +101,13 @@ describe("session documents", () => {
       },
     });
     expect(fromSessionDocument(stored(toSessionDocument(record)))).toEqual(record);
+  });
+
+  it("read a document written before bindingKey existed as a session without one", () => {
+    const { bindingKey: _absent, ...older } = stored(
+      toSessionDocument(session({ bindingKey: "key" })),
+    );
+    expect(fromSessionDocument(older).bindingKey).toBeNull();
   });
 
   it("store absent optional fields as null, the record contract, not as missing fields", () => {
@@ -155,6 +164,7 @@ describe("session documents", () => {
         fc.record({ deviceId: text, userAgent: text, ip: text }, { requiredKeys: [] }),
         { nil: null },
       ),
+      bindingKey: fc.option(text, { nil: null }),
       claims: fc.option(fc.dictionary(name, json, { maxKeys: 4 }), { nil: null }),
     });
     fc.assert(

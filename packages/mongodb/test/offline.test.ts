@@ -45,6 +45,7 @@ const session: SessionRecord = {
   revokedAt: null,
   revokeReason: null,
   client: null,
+  bindingKey: null,
   claims: null,
 };
 const token = { hash: "h-0", sessionId: "s-1", generation: 0, createdAt: at };

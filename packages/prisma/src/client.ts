@@ -90,7 +90,7 @@ export interface PrismaTokensTransaction {
 
 /**
  * The part of a Prisma 7 client `prismaStore` works with: the `tokensSession` and
- * `tokensRefreshToken` delegates, `$transaction`, `$executeRaw` and `$queryRaw`. Your generated
+ * `tokensRefreshToken` delegates, `$transaction` and the raw-query methods. Your generated
  * `PrismaClient` — any output path, any driver adapter, extended with `$extends` or not —
  * satisfies it once its schema contains the `@tokens/prisma` models.
  *
@@ -110,6 +110,11 @@ export interface PrismaTokensClient extends PrismaTokensTransaction {
     run: (tx: PrismaTokensTransaction) => Promise<R>,
     options?: { maxWait?: number; timeout?: number },
   ): PromiseLike<R>;
+  /** A batch transaction: the queries (not yet run) in one transaction, in order. */
+  $transaction(queries: PromiseLike<unknown>[]): PromiseLike<unknown[]>;
   $executeRaw(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<number>;
   $queryRaw(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<unknown>;
+  /** Raw SQL with positional parameters (`?`, `$1`): the values are never spliced into it. */
+  $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>;
+  $queryRawUnsafe(query: string, ...values: unknown[]): PromiseLike<unknown>;
 }

@@ -1,6 +1,7 @@
 import {
   type ClientContext,
   ConfigurationError,
+  type LiveRotation,
   type Rotation,
   type SessionRecord,
   StoreUnavailableError,
@@ -14,6 +15,12 @@ import type {
   TokensSessionRow,
   TokensSessionWhere,
 } from "./client.js";
+import {
+  fromSessionSqlRow,
+  type LiveDialect,
+  rotateLiveSql,
+  type SessionSqlRow,
+} from "./live-rotation.js";
 
 /**
  * Options of {@link prismaStore}.
@@ -26,19 +33,24 @@ import type {
  */
 export interface PrismaStoreOptions {
   /**
-   * How the store phrases its two hot queries.
+   * How the store phrases its hot queries.
    *
-   * - `"postgresql"`: `rotate` is a single SQL statement (an `UPDATE … RETURNING` feeding an
-   *   `INSERT`, no transaction) and `findToken` a single join, both via `$executeRaw`/`$queryRaw`
-   *   on the tables `tokens_sessions` and `tokens_refresh_tokens` as the connection's
-   *   `search_path` resolves them.
+   * - `"postgresql"`: `rotate` and `rotateLive` are single SQL statements (an
+   *   `UPDATE … RETURNING` feeding an `INSERT`, no transaction) and `findToken` a single join,
+   *   all via `$executeRaw`/`$queryRaw` on the tables `tokens_sessions` and
+   *   `tokens_refresh_tokens` as the connection's `search_path` resolves them.
+   * - `"mysql"`, `"sqlite"`: `rotateLive` is raw SQL on those tables (SQLite: one batch
+   *   transaction; MySQL: three single statements, no transaction); the other methods are model
+   *   queries, as in `"portable"`.
    * - `"portable"`: Prisma model queries only; `rotate` is an interactive transaction of one
-   *   conditional `updateMany` and one `create`. Works on every provider and schema.
+   *   conditional `updateMany` and one `create`, and there is no `rotateLive` (core then reads
+   *   the token and rotates in two calls). Works on every provider and schema.
    *
-   * Default: `"postgresql"` when the client was generated for PostgreSQL, else `"portable"`.
-   * Choose `"portable"` on PostgreSQL if the tables live in a schema outside the `search_path`.
+   * Default: the provider the client was generated for, else `"portable"`. Choose
+   * `"portable"` if the tables live in a schema or database the connection does not resolve by
+   * default.
    */
-  dialect?: "postgresql" | "portable";
+  dialect?: "postgresql" | "mysql" | "sqlite" | "portable";
   /**
    * Limits, in milliseconds, of the interactive transactions the store opens (`rotate` on the
    * portable path, `purge`): `maxWait` to get a connection, `timeout` for the whole transaction.
@@ -54,7 +66,8 @@ export interface PrismaStoreOptions {
  * models of this package's schema fragment, and the database its tables.
  *
  * Every database or driver failure surfaces as `StoreUnavailableError` with the Prisma error
- * as `cause`; `rotate` is one statement or one transaction, so it is never left half done.
+ * as `cause`; `rotate` and `rotateLive` are one statement or one transaction, so they are never
+ * left half done.
  *
  * @example
  * ```ts
@@ -105,6 +118,7 @@ export function prismaStore(
             revokedAt: session.revokedAt,
             revokeReason: session.revokeReason,
             client: jsonValue(session.client),
+            bindingKey: session.bindingKey ?? null,
             claims: jsonValue(session.claims),
             tokens: {
               create: {
@@ -125,7 +139,8 @@ export function prismaStore(
             SELECT t.hash, t.generation AS token_generation, t.created_at AS token_created_at,
                    s.id, s.subject, s.client_id, s.generation, s.current_hash, s.previous_hash,
                    s.sealed_successor, s.rotated_at, s.created_at, s.last_used_at,
-                   s.idle_expires_at, s.expires_at, s.revoked_at, s.revoke_reason, s.client, s.claims
+                   s.idle_expires_at, s.expires_at, s.revoked_at, s.revoke_reason, s.client,
+                   s.binding_key, s.claims
               FROM tokens_refresh_tokens t
               JOIN tokens_sessions s ON s.id = t.session_id
              WHERE t.hash = ${hash}`) as PgTokenWithSessionRow[];
@@ -165,6 +180,14 @@ export function prismaStore(
           return true;
         }, transaction);
       }),
+
+    ...(dialect !== "portable" && {
+      rotateLive: (rotation: LiveRotation) =>
+        guard("rotateLive", async () => {
+          const row = await rotateLiveSql(prisma, dialect, rotation);
+          return row ? fromSessionSqlRow(row) : null;
+        }),
+    }),
 
     getSession: (id) =>
       guard("getSession", async () => {
@@ -270,27 +293,11 @@ function rotateInOneStatement(prisma: PrismaTokensClient, rotation: Rotation): P
       FROM spent`;
 }
 
-/** A row of the PostgreSQL `findToken` join (snake_case, as the columns are named). */
-interface PgTokenWithSessionRow {
+/** A row of the PostgreSQL `findToken` join: the session's columns plus the token's. */
+interface PgTokenWithSessionRow extends SessionSqlRow {
   hash: string;
   token_generation: number;
   token_created_at: Date;
-  id: string;
-  subject: string;
-  client_id: string;
-  generation: number;
-  current_hash: string;
-  previous_hash: string | null;
-  sealed_successor: string | null;
-  rotated_at: Date | null;
-  created_at: Date;
-  last_used_at: Date;
-  idle_expires_at: Date;
-  expires_at: Date;
-  revoked_at: Date | null;
-  revoke_reason: string | null;
-  client: unknown;
-  claims: unknown;
 }
 
 function fromPgRow(row: PgTokenWithSessionRow): TokenWithSession {
@@ -301,24 +308,7 @@ function fromPgRow(row: PgTokenWithSessionRow): TokenWithSession {
       generation: row.token_generation,
       createdAt: row.token_created_at,
     }),
-    session: toSession({
-      id: row.id,
-      subject: row.subject,
-      clientId: row.client_id,
-      generation: row.generation,
-      currentHash: row.current_hash,
-      previousHash: row.previous_hash,
-      sealedSuccessor: row.sealed_successor,
-      rotatedAt: row.rotated_at,
-      createdAt: row.created_at,
-      lastUsedAt: row.last_used_at,
-      idleExpiresAt: row.idle_expires_at,
-      expiresAt: row.expires_at,
-      revokedAt: row.revoked_at,
-      revokeReason: row.revoke_reason,
-      client: row.client,
-      claims: row.claims,
-    }),
+    session: fromSessionSqlRow(row),
   };
 }
 
@@ -349,6 +339,7 @@ function toSession(row: TokensSessionRow): SessionRecord {
     revokeReason: row.revokeReason,
     // Json columns come back parsed; SQL NULL comes back as null.
     client: (row.client ?? null) as ClientContext | null,
+    bindingKey: row.bindingKey ?? null,
     claims: (row.claims ?? null) as Record<string, unknown> | null,
   };
 }
@@ -384,18 +375,19 @@ function checkClient(prisma: PrismaTokensClient): void {
   }
 }
 
-function resolveDialect(prisma: PrismaTokensClient, dialect: unknown): "postgresql" | "portable" {
-  if (dialect === "postgresql" || dialect === "portable") return dialect;
+const DIALECTS = ["postgresql", "mysql", "sqlite", "portable"] as const;
+
+function resolveDialect(prisma: PrismaTokensClient, dialect: unknown): LiveDialect | "portable" {
+  if (DIALECTS.includes(dialect as never)) return dialect as LiveDialect | "portable";
   if (dialect !== undefined) {
     throw new ConfigurationError(
-      `dialect must be "postgresql" or "portable", got ${String(dialect)}`,
+      `dialect must be one of ${DIALECTS.map((d) => `"${d}"`).join(", ")}, got ${String(dialect)}`,
     );
   }
   // Prisma clients carry the schema's datasource provider; not part of the typed API, so anything
   // unexpected falls back to the portable queries, which are correct everywhere.
-  return (prisma as { _activeProvider?: unknown })._activeProvider === "postgresql"
-    ? "postgresql"
-    : "portable";
+  const provider = (prisma as { _activeProvider?: unknown })._activeProvider;
+  return DIALECTS.includes(provider as never) ? (provider as LiveDialect) : "portable";
 }
 
 function transactionOptions(options: unknown): { maxWait?: number; timeout?: number } | undefined {

@@ -38,6 +38,7 @@ function newSession(at = Date.now()): { session: SessionRecord; token: TokenReco
     revokedAt: null,
     revokeReason: null,
     client: null,
+    bindingKey: null,
     claims: null,
   };
   return {
@@ -231,7 +232,7 @@ describe("prismaStore configuration", () => {
   });
 
   it("refuses unknown options values", () => {
-    expect(() => prismaStore(client(), { dialect: "mysql" as never })).toThrow(ConfigurationError);
+    expect(() => prismaStore(client(), { dialect: "oracle" as never })).toThrow(ConfigurationError);
     for (const transaction of [
       null,
       5,

@@ -117,7 +117,20 @@ const sum = (clients: Client[], pick: (client: Client) => number) =>
   clients.reduce((total, client) => total + pick(client), 0);
 const answered = (client: Client) => client.ok.before + client.ok.outage + client.ok.after;
 
-async function refreshThroughRestart(server: PrivateServer, store: SqlStore, mode: StopMode) {
+/**
+ * How many commits a rotation makes. PostgreSQL rotates in one statement, so every held commit
+ * is a rotation whose answer the stop loses. The MySQL store's one-call refresh commits the
+ * successor's token row first and then the compare-and-set, so a held commit may be that row
+ * alone: its client's retry then rotates afresh (the row stays, named by no session).
+ */
+type Commits = "one per rotation" | "several per rotation";
+
+async function refreshThroughRestart(
+  server: PrivateServer,
+  store: SqlStore,
+  mode: StopMode,
+  commits: Commits,
+) {
   const sessionOf = new Map<string, string>();
   const events = new Map<string, TokensEvent[]>();
   const tokens = createTokens({
@@ -205,10 +218,11 @@ async function refreshThroughRestart(server: PrivateServer, store: SqlStore, mod
     });
     await Promise.all(checks);
 
-    // Each unanswered commit was recovered once, by its client's retry within the grace window;
-    // with every connection held, no other commit could lose its answer.
+    // Each unanswered rotation was recovered once, by its client's retry within the grace
+    // window; with every connection held, no other commit could lose its answer.
     const graceReplays = (events.get("grace_replay") ?? []).length;
-    expect(graceReplays).toBe(held);
+    if (commits === "one per rotation") expect(graceReplays).toBe(held);
+    else expect(graceReplays).toBeLessThanOrEqual(held);
     console.info(
       `${server.stops[mode]} under ${CLIENTS} clients: ` +
         `before ${sum(clients, (c) => c.ok.before)} ok / ${sum(clients, (c) => c.unavailable.before)} 503; ` +
@@ -226,6 +240,7 @@ function restartSuite(
   absent: string | undefined,
   open: () => Promise<PrivateServer>,
   openStore: (serverUrl: string, database: string) => Promise<SqlStore>,
+  commits: Commits,
 ) {
   describeWithPrivateServer(name, absent)(`server stop and restart on a private ${name}`, () => {
     let server: PrivateServer | undefined;
@@ -244,11 +259,11 @@ function restartSuite(
 
     for (const mode of ["clean", "crash"] as const) {
       it(`keeps every session exactly-once through a ${mode} stop and restart (${name})`, async () => {
-        await refreshThroughRestart(server as PrivateServer, store as SqlStore, mode);
+        await refreshThroughRestart(server as PrivateServer, store as SqlStore, mode, commits);
       }, 60_000);
     }
   });
 }
 
-restartSuite("PostgreSQL", postgresMissing, privatePostgres, postgresStore);
-restartSuite("MariaDB", mariadbMissing, privateMariadb, mariadbStore);
+restartSuite("PostgreSQL", postgresMissing, privatePostgres, postgresStore, "one per rotation");
+restartSuite("MariaDB", mariadbMissing, privateMariadb, mariadbStore, "several per rotation");

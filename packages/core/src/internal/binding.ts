@@ -1,5 +1,33 @@
+import { sha256 } from "@noble/hashes/sha2.js";
+import { base64url } from "jose";
 import type { ClientContext } from "../store.js";
 import type { BindingPolicy, IpBindingPolicy } from "../types.js";
+import { utf8 } from "./bytes.js";
+
+const BINDING_KEY_LABEL = "tokens/binding-key/v1\0";
+
+/**
+ * The session's `bindingKey`: base64url(SHA-256) of the fields the policy compares exactly —
+ * each named, with its value or `null` when the context lacks it — or `null` when the policy
+ * compares no field exactly. Core computes it from the recorded context at issue and from the
+ * presented one at refresh; a store only tests the two for equality.
+ *
+ * Equal keys imply {@link bindingMismatches} finds nothing for deviceId and userAgent, even if
+ * the policy changed in between: the key names the fields it covers and records absent ones, so
+ * a field recorded at issue but not covered then, or covered now but not then, makes the keys
+ * differ (and the full comparison decides). IP policies other than `"off"` are not covered: core
+ * never takes the key-only path for them.
+ */
+export function bindingKey(
+  client: ClientContext | null | undefined,
+  policy: Required<BindingPolicy>,
+): string | null {
+  const covered: Array<[keyof ClientContext, string | null]> = [];
+  if (policy.deviceId === "exact") covered.push(["deviceId", client?.deviceId ?? null]);
+  if (policy.userAgent === "exact") covered.push(["userAgent", client?.userAgent ?? null]);
+  if (covered.length === 0) return null;
+  return base64url.encode(sha256(utf8.encode(BINDING_KEY_LABEL + JSON.stringify(covered))));
+}
 
 /**
  * The fields of the session's recorded client context that the presented context fails to

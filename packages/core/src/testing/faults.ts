@@ -26,10 +26,22 @@ export function describeFaults(env: () => Env): void {
       const down = await unavailable();
       const { session, token } = sessionRecord();
       const now = new Date();
-      const calls: Record<keyof TokenStore, () => Promise<unknown>> = {
+      const calls: Partial<Record<keyof TokenStore, () => Promise<unknown>>> = {
         createSession: () => down.createSession(session, token),
         findToken: () => down.findToken(randomHash()),
         rotate: () => down.rotate(rotationOf(session, Date.now())),
+        // Optional: checked when the store implements it.
+        ...(down.rotateLive && {
+          rotateLive: () =>
+            down.rotateLive?.({
+              expectedHash: randomHash(),
+              successorHash: randomHash(),
+              sealedSuccessor: randomText(32),
+              rotatedAt: now,
+              idleExpiresAt: now,
+              bindingKey: null,
+            }) as Promise<unknown>,
+        }),
         getSession: () => down.getSession(randomText()),
         listSessions: () => down.listSessions(newSubject(), now),
         revokeSession: () => down.revokeSession(randomText(), now, "logout"),
@@ -39,7 +51,7 @@ export function describeFaults(env: () => Env): void {
       for (const [method, call] of Object.entries(calls)) {
         let promise: Promise<unknown>;
         try {
-          promise = call();
+          promise = (call as () => Promise<unknown>)();
         } catch (error) {
           return expect.fail(
             `${method} threw synchronously instead of rejecting: ${String(error)}`,

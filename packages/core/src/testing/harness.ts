@@ -190,6 +190,7 @@ export function expectSameSession(
     sealedSuccessor: session.sealedSuccessor,
     revokeReason: session.revokeReason,
     client: session.client,
+    bindingKey: session.bindingKey,
     claims: session.claims,
   }).toEqual(plain);
   expectDateOrNull(session.rotatedAt, rotatedAt, "rotatedAt");
@@ -237,6 +238,7 @@ export function sessionRecord(overrides: Partial<SessionRecord> & { at?: number 
     revokedAt: null,
     revokeReason: null,
     client: null,
+    bindingKey: null,
     claims: null,
     ...fields,
   };

@@ -6,6 +6,7 @@ import { describeConcurrency } from "./concurrency.js";
 import { describeFaults } from "./faults.js";
 import type { Env } from "./harness.js";
 import { describeLifecycle } from "./lifecycle.js";
+import { describeLiveRotation } from "./live-rotation.js";
 import { describePurge } from "./purge.js";
 import { describeRevocation } from "./revocation.js";
 import { describeStoreContract } from "./store-contract.js";
@@ -64,7 +65,7 @@ export interface ConformanceOptions {
  * Registers the store conformance suite with vitest: every behaviour of tokens — issue,
  * rotation, reuse detection, the grace window, idle and absolute expiry, client binding,
  * revocation, the sessions list and cap, purge — run through `createTokens` over the store, plus
- * the raw store contract, concurrent rotations over independent connections and, when the
+ * the raw store contract (with `rotateLive` when the store implements it), concurrent rotations over independent connections and, when the
  * adapter provides them, store failures.
  *
  * `open` is called once, before the first test; `close` once, after the last. Tests isolate
@@ -130,6 +131,7 @@ export function runStoreConformance(
     };
 
     describeStoreContract(current);
+    describeLiveRotation(current);
     describeLifecycle(current);
     describeRevocation(current);
     describePurge(current);

@@ -27,6 +27,7 @@ export function describeStoreContract(env: () => Env): void {
         at,
         clientId: "mobile-app",
         client: { deviceId: "device-ä1", userAgent: "Mozilla/5.0 (X11) ✓", ip: "2001:db8::7" },
+        bindingKey: randomHash(),
         claims: {
           role: "admin",
           tier: 3,

@@ -1,4 +1,5 @@
-import { and, inArray } from "drizzle-orm";
+import type { LiveRotation } from "@tokens/core";
+import { and, inArray, sql } from "drizzle-orm";
 import type {
   MySqlDatabase,
   MySqlQueryResultHKT,
@@ -8,6 +9,13 @@ import type { MySqlTokensTables } from "../schema/mysql.js";
 import {
   type DialectOps,
   endedBefore,
+  livePlaceholders,
+  liveRotated,
+  liveRotationChanges,
+  liveRotationTarget,
+  liveShape,
+  type Queries,
+  type Row,
   rotationChanges,
   rotationTarget,
   sessionRow,
@@ -51,6 +59,36 @@ function affectedRows(result: unknown): number {
 export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): DialectOps {
   const t = tables as unknown as Tables;
   const { sessions, tokens } = tables;
+  const queries = db as unknown as Queries;
+
+  /**
+   * `rotateLive` without a transaction, in three statements that are each atomic: read the
+   * session under the rotation's conditions (a refusal costs this one read), insert the
+   * successor's token row, then the compare-and-set UPDATE under the same conditions. Of
+   * concurrent callers exactly one UPDATE matches (the row lock orders them; the others find
+   * `current_hash` changed). A loser leaves its successor row behind, which no session names —
+   * what the contract allows, as for `rotate` — and purge deletes it with the session. Each
+   * statement is built once per shape and prepared, so no query is rebuilt per refresh.
+   */
+  const liveStatements = (rotation: LiveRotation) => {
+    const target = liveRotationTarget(queries, t, rotation);
+    const value = (name: string) => sql.placeholder(name);
+    return {
+      read: db.select({ session: sessions }).from(sessions).where(target).limit(1).prepare(),
+      insert: db
+        .insert(tokens)
+        .values({
+          hash: value("successorHash"),
+          sessionId: value("sessionId"),
+          generation: value("generation"),
+          createdAt: value("rotatedAt"),
+        })
+        .prepare(),
+      update: db.update(sessions).set(liveRotationChanges(t, rotation)).where(target).prepare(),
+    };
+  };
+  const live = new Map<string, ReturnType<typeof liveStatements>>();
+
   return {
     async createSession(session, token) {
       await db.transaction(async (tx) => {
@@ -72,6 +110,27 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
         await tx.insert(tokens).values(tokenRow(rotation.successor));
         return true;
       });
+    },
+
+    async rotateLive(rotation) {
+      const shape = liveShape(rotation);
+      let statements = live.get(shape);
+      if (!statements) {
+        statements = liveStatements(livePlaceholders(rotation));
+        live.set(shape, statements);
+      }
+      const values = rotation as unknown as Record<string, unknown>;
+      const [found] = (await statements.read.execute(values)) as Array<{ session: Row }>;
+      if (!found) return undefined;
+      const rotated = liveRotated(found.session, rotation);
+      await statements.insert.execute({
+        successorHash: rotation.successorHash,
+        sessionId: rotated.id,
+        generation: rotated.generation,
+        rotatedAt: rotation.rotatedAt,
+      });
+      const updated = await statements.update.execute(values);
+      return affectedRows(updated) === 1 ? rotated : undefined;
     },
 
     async purge(before, limit) {

@@ -1,9 +1,16 @@
+import type { LiveRotation } from "@tokens/core";
 import { inArray } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { PgTokensTables } from "../schema/pg.js";
 import {
   type DialectOps,
   endedBefore,
+  livePlaceholders,
+  liveRotationChanges,
+  liveRotationTarget,
+  liveShape,
+  liveSuccessorSelection,
+  type Queries,
   rotationChanges,
   rotationTarget,
   sessionRow,
@@ -34,6 +41,41 @@ export type AnyPgDatabase = PgDatabase<PgQueryResultHKT, Record<string, unknown>
 export function pgOps(db: AnyPgDatabase, tables: PgTokensTables): DialectOps {
   const t = tables as unknown as Tables;
   const { sessions, tokens } = tables;
+  const queries = db as unknown as Queries;
+
+  /**
+   * `rotateLive` as one statement, as `rotate`: the UPDATE's row lock serializes concurrent
+   * callers, and a loser re-checks the WHERE against the winner's row, matches nothing and
+   * inserts nothing. Prepared unnamed (no server-side statement, so it works behind
+   * transaction-pooling proxies): what it saves is building the query on every refresh.
+   */
+  const liveStatement = (rotation: LiveRotation) => {
+    const rotated = db.$with("rotated").as(
+      db
+        .update(sessions)
+        .set(liveRotationChanges(t, rotation))
+        .where(liveRotationTarget(queries, t, rotation))
+        .returning(),
+    );
+    const successor = db.$with("successor").as(
+      db
+        .insert(tokens)
+        .select(
+          db
+            .select(
+              liveSuccessorSelection(t, rotation, {
+                id: rotated.id,
+                generation: rotated.generation,
+              }) as never,
+            )
+            .from(rotated),
+        )
+        .returning({ hash: tokens.hash }),
+    );
+    return db.with(rotated, successor).select().from(rotated).prepare("");
+  };
+  const live = new Map<string, ReturnType<typeof liveStatement>>();
+
   return {
     async createSession(session, token) {
       // PostgreSQL runs a data-modifying CTE to completion even though nothing reads it, and
@@ -63,6 +105,17 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables): DialectOps {
         .select(db.select(successorSelection(t, rotation, spent.id) as never).from(spent))
         .returning({ hash: tokens.hash });
       return inserted.length === 1;
+    },
+
+    async rotateLive(rotation) {
+      const shape = liveShape(rotation);
+      let statement = live.get(shape);
+      if (!statement) {
+        statement = liveStatement(livePlaceholders(rotation));
+        live.set(shape, statement);
+      }
+      const [row] = await statement.execute(rotation as unknown as Record<string, unknown>);
+      return row;
     },
 
     async purge(before, limit) {

@@ -1,12 +1,18 @@
 import { ConfigurationError } from "@tokens/core";
-import { and, inArray } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import type { SQLiteTokensTables } from "../schema/sqlite.js";
 import {
   type DialectOps,
   endedBefore,
+  liveRotationChanges,
+  liveRotationTarget,
+  liveSuccessorSelection,
+  type Queries,
+  type Row,
   rotationChanges,
   rotationTarget,
+  sessionNaming,
   sessionRow,
   successorSelection,
   type Tables,
@@ -97,6 +103,34 @@ export function sqliteOps(db: AnySQLiteDatabase, tables: SQLiteTokensTables): Di
           .returning({ id: sessions.id }),
       ]);
       return inserted?.length === 1;
+    },
+
+    async rotateLive(rotation) {
+      const queries = db as unknown as Queries;
+      // One write transaction: the UPDATE is the compare-and-set; the INSERT finds the session
+      // by the successor hash it now names, so it inserts only when the UPDATE rotated.
+      const [rotated] = await atomic([
+        db
+          .update(sessions)
+          .set(liveRotationChanges(t, rotation))
+          .where(liveRotationTarget(queries, t, rotation))
+          .returning(),
+        db
+          .insert(tokens)
+          .select(
+            db
+              .select(liveSuccessorSelection(t, rotation, sessions) as never)
+              .from(sessions)
+              .where(
+                and(
+                  sessionNaming(queries, t, rotation.expectedHash),
+                  eq(sessions.currentHash, rotation.successorHash),
+                ),
+              ),
+          )
+          .returning({ hash: tokens.hash }),
+      ]);
+      return rotated?.[0] as Row | undefined;
     },
 
     async purge(before, limit) {

@@ -68,6 +68,7 @@ export function mysqlTokensTables(names?: TokensTableNames) {
       revokedAt: instant("revoked_at"),
       revokeReason: varchar("revoke_reason", { length: 255 }),
       client: jsonText<ClientContext>()("client"),
+      bindingKey: hash("binding_key"),
       claims: jsonText<Record<string, unknown>>()("claims"),
     },
     (t) => [

@@ -50,6 +50,7 @@ export function pgTokensTables(names?: TokensTableNames) {
       revokedAt: timestamp("revoked_at", instant),
       revokeReason: text("revoke_reason"),
       client: jsonb("client").$type<ClientContext>(),
+      bindingKey: text("binding_key"),
       claims: jsonb("claims").$type<Record<string, unknown>>(),
     },
     (t) => [

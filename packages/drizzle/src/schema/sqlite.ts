@@ -48,6 +48,7 @@ export function sqliteTokensTables(names?: TokensTableNames) {
       revokedAt: instant("revoked_at"),
       revokeReason: text("revoke_reason"),
       client: text("client", { mode: "json" }).$type<ClientContext>(),
+      bindingKey: text("binding_key"),
       claims: text("claims", { mode: "json" }).$type<Record<string, unknown>>(),
     },
     (t) => [

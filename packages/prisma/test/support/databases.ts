@@ -193,6 +193,7 @@ async function sqlitePeer(
     "createSession",
     "findToken",
     "rotate",
+    "rotateLive",
     "getSession",
     "listSessions",
     "revokeSession",

@@ -1,0 +1,1 @@
+ALTER TABLE `tokens_sessions` ADD `binding_key` varbinary(64);

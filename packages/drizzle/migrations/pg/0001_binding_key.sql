@@ -1,0 +1,1 @@
+ALTER TABLE "tokens_sessions" ADD COLUMN "binding_key" text;

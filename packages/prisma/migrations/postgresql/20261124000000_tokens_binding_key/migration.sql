@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "tokens_sessions" ADD COLUMN     "binding_key" TEXT;
