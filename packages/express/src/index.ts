@@ -4,7 +4,6 @@ import {
   type IssueRequestOptions,
   sendWebResponse,
   type TokenHandlers,
-  toWebHeaders,
   toWebRequest,
 } from "@tokens/http";
 import express, { type Request, type RequestHandler, type Response, type Router } from "express";
@@ -87,7 +86,8 @@ export function requireAuth(
   options?: AuthenticateOptions,
 ): RequestHandler {
   return async (req, res, next) => {
-    const result = await handlers.authenticate({ headers: toWebHeaders(req.headers) }, options);
+    // Only the headers are read: the body stays for the route's own parser.
+    const result = await handlers.authenticate(toWebRequest(req, { body: null }), options);
     if (!result.ok) return sendWebResponse(res, result.response);
     req.auth = result.claims;
     next();

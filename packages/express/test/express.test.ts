@@ -1,14 +1,11 @@
 import { createServer } from "node:http";
-import { createTokens, generateSigningKey } from "@tokens/core";
 import { createHandlers, type TokenHandlers } from "@tokens/http";
-import { memoryStore } from "@tokens/memory";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  AUDIENCE,
-  ISSUER,
   listen,
   loginFromUrl,
+  memoryTokens,
   runHttpSuite,
   type SuiteServer,
 } from "../../http/test/suite.js";
@@ -36,12 +33,7 @@ describe("express: body parsers mounted before the router", () => {
   let server: SuiteServer;
 
   beforeAll(async () => {
-    const tokens = createTokens({
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      keys: [await generateSigningKey("EdDSA")],
-      store: memoryStore(),
-    });
+    const tokens = await memoryTokens();
     const handlers = createHandlers(tokens);
     server = await listen(
       createServer(

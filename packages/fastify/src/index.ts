@@ -3,15 +3,15 @@ import {
   type AuthenticateOptions,
   type IssueRequestOptions,
   type NodeStreamLike,
+  readWebResponse,
   type TokenHandlers,
-  toWebHeaders,
   toWebRequest,
 } from "@tokens/http";
 import type {
   FastifyPluginAsync,
   FastifyReply,
   FastifyRequest,
-  preHandlerAsyncHookHandler,
+  onRequestAsyncHookHandler,
 } from "fastify";
 
 declare module "fastify" {
@@ -35,18 +35,16 @@ export interface TokensPluginOptions {
 }
 
 /**
- * Sends a web Response through Fastify's own reply (status, headers, buffered body) rather than
- * handing Fastify the Response object, which it cannot send for HEAD requests.
+ * Sends a web Response through Fastify's own reply (status, headers, whole body), so the app's
+ * onSend hooks and logging see it, rather than handing Fastify the Response object, which it
+ * cannot send for HEAD requests.
  */
 async function sendResponse(reply: FastifyReply, response: Response): Promise<FastifyReply> {
-  reply.code(response.status);
-  for (const [name, value] of response.headers) {
-    if (name !== "set-cookie") reply.header(name, value);
-  }
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) reply.header("set-cookie", cookies);
-  const body = response.body === null ? "" : Buffer.from(await response.arrayBuffer());
-  return reply.send(body);
+  const { status, headers, body } = await readWebResponse(response);
+  return reply
+    .code(status)
+    .headers(headers)
+    .send(body ?? "");
 }
 
 function toRequest(request: FastifyRequest, withBody: boolean): Request {
@@ -100,12 +98,14 @@ export const tokensPlugin: FastifyPluginAsync<TokensPluginOptions> = async (
 };
 
 /**
- * A `preHandler` hook that verifies the bearer access token (RFC 6750) and sets `request.auth`
- * to its claims, or answers 401/400 (503 if a session check cannot reach the store).
+ * An `onRequest` hook that verifies the bearer access token (RFC 6750) and sets `request.auth`
+ * to its claims, or answers 401/400 (503 if a session check cannot reach the store). As an
+ * `onRequest` hook it runs before Fastify reads the body, so a request without valid
+ * credentials is refused in the RFC 6750 shape whatever it sends, before any parser can answer.
  *
  * @example
  * ```ts
- * app.get("/api/me", { preHandler: requireAuth(handlers) }, async (request) => ({
+ * app.get("/api/me", { onRequest: requireAuth(handlers) }, async (request) => ({
  *   user: request.auth?.sub,
  * }));
  * ```
@@ -113,9 +113,10 @@ export const tokensPlugin: FastifyPluginAsync<TokensPluginOptions> = async (
 export function requireAuth(
   handlers: TokenHandlers,
   options?: AuthenticateOptions,
-): preHandlerAsyncHookHandler {
+): onRequestAsyncHookHandler {
   return async (request, reply) => {
-    const result = await handlers.authenticate({ headers: toWebHeaders(request.headers) }, options);
+    // Only the headers are read: the body is not the hook's to touch.
+    const result = await handlers.authenticate(toWebRequest(request.raw, { body: null }), options);
     if (!result.ok) return sendResponse(reply, result.response);
     request.auth = result.claims;
   };

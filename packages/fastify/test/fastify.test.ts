@@ -1,9 +1,7 @@
-import { createTokens, generateSigningKey } from "@tokens/core";
 import { createHandlers } from "@tokens/http";
-import { memoryStore } from "@tokens/memory";
 import Fastify from "fastify";
 import { describe, expect, it } from "vitest";
-import { AUDIENCE, ISSUER, loginFromUrl, runHttpSuite } from "../../http/test/suite.js";
+import { loginFromUrl, memoryTokens, runHttpSuite } from "../../http/test/suite.js";
 import { issueTokens, requireAuth, tokensPlugin } from "../src/index.js";
 
 runHttpSuite("fastify", async (handlers) => {
@@ -14,12 +12,12 @@ runHttpSuite("fastify", async (handlers) => {
     if (!user) return reply.code(401).send({ error: "invalid_credentials" });
     return issueTokens(handlers, request, reply, user);
   });
-  app.get("/api/me", { preHandler: requireAuth(handlers) }, async (request) => ({
+  app.get("/api/me", { onRequest: requireAuth(handlers) }, async (request) => ({
     auth: request.auth,
   }));
   app.get(
     "/api/strict",
-    { preHandler: requireAuth(handlers, { checkSession: true }) },
+    { onRequest: requireAuth(handlers, { checkSession: true }) },
     async (request) => ({
       auth: request.auth,
     }),
@@ -30,12 +28,7 @@ runHttpSuite("fastify", async (handlers) => {
 
 describe("fastify: plugin encapsulation", () => {
   it("leaves the app's own body parsing untouched", async () => {
-    const tokens = createTokens({
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      keys: [await generateSigningKey("EdDSA")],
-      store: memoryStore(),
-    });
+    const tokens = await memoryTokens();
     const app = Fastify();
     await app.register(tokensPlugin, { handlers: createHandlers(tokens) });
     app.post("/echo", async (request) => ({ received: request.body }));
@@ -53,6 +46,53 @@ describe("fastify: plugin encapsulation", () => {
         payload: "a,b",
       });
       expect(refused.statusCode).toBe(415);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("fastify: requireAuth on the app's routes", () => {
+  it("refuses a request without valid credentials before Fastify's body parsing", async () => {
+    const tokens = await memoryTokens();
+    const handlers = createHandlers(tokens);
+    const app = Fastify();
+    await app.register(tokensPlugin, { handlers });
+    app.post("/api/notes", { onRequest: requireAuth(handlers) }, async (request) => ({
+      sub: request.auth?.sub,
+      body: request.body,
+    }));
+    try {
+      const post = (headers: Record<string, string>, payload: string) =>
+        app.inject({ method: "POST", url: "/api/notes", headers, payload });
+      // Bodies Fastify itself would refuse with 415 or 400 in its own shape.
+      for (const [type, payload] of [
+        ["text/csv", "a,b"],
+        ["application/json", "{"],
+        ["(((", "x"],
+      ] as const) {
+        const missing = await post({ "content-type": type }, payload);
+        expect(missing.statusCode).toBe(401);
+        expect(missing.headers["www-authenticate"]).toBe("Bearer");
+        const invalid = await post(
+          { "content-type": type, authorization: "Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln" },
+          payload,
+        );
+        expect(invalid.statusCode).toBe(401);
+        expect(invalid.headers["www-authenticate"]).toMatch(/^Bearer error="invalid_token"/);
+        expect(invalid.json()).toMatchObject({ error: "invalid_token" });
+      }
+      // Authenticated, the route is the app's: Fastify parses (and refuses) bodies its own way.
+      const { access_token } = await tokens.issue({ subject: "alice" });
+      const authorization = `Bearer ${access_token}`;
+      const accepted = await post({ "content-type": "application/json", authorization }, "{}");
+      expect(accepted.json()).toEqual({ sub: "alice", body: {} });
+      const refused = await post({ "content-type": "text/csv", authorization }, "a,b");
+      expect(refused.statusCode).toBe(415);
+      expect(refused.json()).toMatchObject({
+        statusCode: 415,
+        code: "FST_ERR_CTP_INVALID_MEDIA_TYPE",
+      });
     } finally {
       await app.close();
     }

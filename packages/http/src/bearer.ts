@@ -1,4 +1,4 @@
-import { describe, json } from "./responses.js";
+import { type Answer, describe, json } from "./responses.js";
 
 /** How the `Authorization` header of a request reads. */
 export type BearerCredential =
@@ -11,11 +11,11 @@ const BEARER = /^bearer(?: +([A-Za-z0-9\-._~+/]+=*))? *$/i;
 const SCHEME = /^bearer(?: |$)/i;
 
 /**
- * Reads the bearer token from the `Authorization` header. Another scheme counts as missing
+ * Reads the bearer token from an `Authorization` header value. Another scheme counts as missing
  * (RFC 6750 §3.1: the client did not attempt bearer authentication).
  */
-export function readBearer(headers: Headers): BearerCredential {
-  const header = headers.get("authorization")?.trim();
+export function readBearer(authorization: string | undefined): BearerCredential {
+  const header = authorization?.trim();
   if (header === undefined || header === "" || !SCHEME.test(header)) return { kind: "missing" };
   const match = BEARER.exec(header);
   const token = match?.[1];
@@ -27,7 +27,7 @@ export function bearerChallenge(
   status: 400 | 401,
   error?: "invalid_request" | "invalid_token",
   description?: string,
-): Response {
+): Answer {
   if (error === undefined) {
     return json(status, undefined, { "www-authenticate": "Bearer", "cache-control": "no-store" });
   }

@@ -1,6 +1,7 @@
 import { ConfigurationError } from "@tokens/core";
 import { parseCookie, stringifySetCookie } from "cookie";
-import { oauthError } from "./responses.js";
+import type { Incoming } from "./body.js";
+import { type Answer, oauthError } from "./responses.js";
 
 /**
  * Cookie mode: browsers keep the refresh token in an `HttpOnly` cookie that JavaScript cannot
@@ -46,13 +47,13 @@ export interface CookieJar {
   readonly secure: boolean;
   readonly csrfHeader: string;
   /** The refresh token the request's cookie holds, if any. */
-  read(request: Request): string | undefined;
+  read(incoming: Incoming): string | undefined;
   /** `Set-Cookie` value installing `token` until `expiresAt`. */
   set(token: string, expiresAt: Date): string;
   /** `Set-Cookie` value deleting the cookie. */
   clear(): string;
   /** A 403 answer if a cookie-authenticated request fails the CSRF checks, else `undefined`. */
-  checkCsrf(request: Request): Response | undefined;
+  checkCsrf(incoming: Incoming): Answer | undefined;
 }
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -82,6 +83,7 @@ export function createCookieJar(
   }
   const csrfHeader = options.csrfHeader ?? "Token-Request";
   if (!TOKEN_NAME.test(csrfHeader)) throw new ConfigurationError(`Invalid header ${csrfHeader}`);
+  const csrfName = csrfHeader.toLowerCase();
   const origins = new Set<string>();
   for (const origin of options.allowedOrigins ?? [defaultOrigin]) {
     let parsed: URL;
@@ -103,9 +105,9 @@ export function createCookieJar(
     path,
     secure,
     csrfHeader,
-    read(request) {
-      const header = request.headers.get("cookie");
-      if (header === null) return undefined;
+    read(incoming) {
+      const header = incoming.header("cookie");
+      if (header === undefined) return undefined;
       return parseCookie(header)[name] || undefined;
     },
     set(token, expiresAt) {
@@ -116,18 +118,18 @@ export function createCookieJar(
     clear() {
       return stringifySetCookie(name, "", { ...attributes, maxAge: 0, expires: new Date(0) });
     },
-    checkCsrf(request) {
-      const marker = request.headers.get(csrfHeader);
-      if (marker === null || marker.trim() === "") {
+    checkCsrf(incoming) {
+      const marker = incoming.header(csrfName);
+      if (marker === undefined || marker.trim() === "") {
         return oauthError(
           403,
           "invalid_request",
           `Cookie requests must send the ${csrfHeader} header`,
         );
       }
-      const origin = request.headers.get("origin");
-      if (origin !== null && origins.has(origin)) return undefined;
-      if (request.headers.get("sec-fetch-site") === "same-origin") return undefined;
+      const origin = incoming.header("origin");
+      if (origin !== undefined && origins.has(origin)) return undefined;
+      if (incoming.header("sec-fetch-site") === "same-origin") return undefined;
       return oauthError(403, "invalid_request", "Cookie requests must come from an allowed origin");
     },
   };

@@ -10,9 +10,11 @@ import {
   TokensError,
 } from "@tokens/core";
 import { bearerChallenge, readBearer } from "./bearer.js";
-import { type Params, readParams } from "./body.js";
+import { type Incoming, type Params, readParams, WebIncoming } from "./body.js";
 import { type CookieJar, type CookieOptions, createCookieJar } from "./cookie.js";
+import { nodeIncoming, toNodeHeaders } from "./node.js";
 import {
+  type Answer,
   HttpFailure,
   json,
   methodNotAllowed,
@@ -20,6 +22,8 @@ import {
   oauthError,
   serverError,
   tokensErrorResponse,
+  toResponse,
+  withCookie,
 } from "./responses.js";
 
 /**
@@ -117,7 +121,10 @@ export interface HandlersOptions {
   checkSession?: boolean;
   /** Extra RFC 8414 metadata fields (e.g. `service_documentation`). */
   metadata?: Record<string, unknown>;
-  /** Called with every unexpected error answered with a 500. Default `console.error`. */
+  /**
+   * Called with every unexpected error answered with a 500. A client that disconnects before its
+   * request body arrives is not one: it is not reported. Default `console.error`.
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -230,6 +237,7 @@ export const TRANSPORT_HEADER = "Token-Transport";
 const POST_METHODS = ["POST", "OPTIONS"] as const;
 const GET_METHODS = ["GET", "HEAD", "OPTIONS"] as const;
 const PLAIN_PATH = /^(\/[A-Za-z0-9._~-]+)+$|^\/$/;
+const TRANSPORT = TRANSPORT_HEADER.toLowerCase();
 
 function checkPath(label: string, path: string): string {
   if (!PLAIN_PATH.test(path)) {
@@ -273,14 +281,29 @@ function resolvePaths(options: HandlersOptions, base: string, issuer: URL): Endp
   return paths;
 }
 
-function truncate(value: string | null, max: number): string | undefined {
-  if (value === null) return undefined;
+function truncate(value: string | undefined, max: number): string | undefined {
+  if (value === undefined) return undefined;
   const trimmed = value.trim();
   return trimmed === "" ? undefined : trimmed.slice(0, max);
 }
 
 function looksLikeJwt(token: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
+}
+
+/** How the handlers read a request: directly when `toWebRequest` made it, else as a web Request. */
+function incomingOf(request: Request): Incoming {
+  return nodeIncoming(request) ?? new WebIncoming(request);
+}
+
+/** The same for anything with `headers` (`authenticate` needs no more). */
+function headersOf(request: { headers: Headers }): Pick<Incoming, "header" | "respond"> {
+  return (
+    nodeIncoming(request) ?? {
+      header: (name) => request.headers.get(name) ?? undefined,
+      respond: toResponse,
+    }
+  );
 }
 
 /**
@@ -316,7 +339,7 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
   const limit = positive("maxBodyBytes", options.maxBodyBytes, 16_384);
   const cacheMaxAge = positive("cacheMaxAge", options.cacheMaxAge, 300);
   const retryAfter = positive("retryAfter", options.retryAfter, 5);
-  const deviceIdHeader = options.deviceIdHeader ?? "Token-Device-Id";
+  const deviceIdHeader = (options.deviceIdHeader ?? "Token-Device-Id").toLowerCase();
   const onError =
     options.onError ??
     ((error: unknown) => console.error("tokens: unexpected error in an HTTP handler", error));
@@ -351,8 +374,14 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
     ...options.metadata,
   };
 
-  /** Runs a handler body; only a real server fault becomes a (generic) 500. */
-  async function guard(body: () => Promise<Response>): Promise<Response> {
+  // The document never changes: serialise it once.
+  const metadataJson = JSON.stringify(metadataDocument);
+
+  /**
+   * Runs a handler body; only a real server fault becomes a (generic) 500. A client that left
+   * mid-upload is not one: it gets an answer nobody reads, and nothing is reported.
+   */
+  async function guard(body: () => Promise<Answer>): Promise<Answer> {
     try {
       return await body();
     } catch (error) {
@@ -363,66 +392,75 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
     }
   }
 
-  function clientContext(request: Request, context?: RequestContext): ClientContext {
+  function contextOf(incoming: Incoming, context?: RequestContext): ClientContext {
     const client: ClientContext = {};
-    const userAgent = truncate(request.headers.get("user-agent"), 512);
-    const deviceId = truncate(request.headers.get(deviceIdHeader), 256);
-    const ip = options.getClientIp?.(request) ?? context?.ip;
+    const userAgent = truncate(incoming.header("user-agent"), 512);
+    const deviceId = truncate(incoming.header(deviceIdHeader), 256);
+    const ip = options.getClientIp?.(incoming.request()) ?? context?.ip;
     if (userAgent !== undefined) client.userAgent = userAgent;
     if (deviceId !== undefined) client.deviceId = deviceId;
     if (ip !== undefined && ip !== "") client.ip = ip;
     return client;
   }
 
-  function tokenAnswer(pair: TokenResponse, transport: Transport): Response {
-    const headers = new Headers(NO_STORE);
-    const body: Record<string, unknown> = {
-      access_token: pair.access_token,
-      token_type: pair.token_type,
-      expires_in: pair.expires_in,
+  function tokenAnswer(pair: TokenResponse, transport: Transport): Answer {
+    // Built literally rather than through json(): this is the answer the endpoints exist for.
+    const headers: Record<string, string | string[]> = {
+      "cache-control": "no-store",
+      pragma: "no-cache",
+      "content-type": "application/json",
     };
     if (transport === "cookie" && jar !== undefined) {
       // Never in the body in cookie mode: page scripts must not be able to read it.
-      headers.append("set-cookie", jar.set(pair.refresh_token, pair.session.idleExpiresAt));
-    } else {
-      body.refresh_token = pair.refresh_token;
+      headers["set-cookie"] = [jar.set(pair.refresh_token, pair.session.idleExpiresAt)];
+      const body = JSON.stringify({
+        access_token: pair.access_token,
+        token_type: pair.token_type,
+        expires_in: pair.expires_in,
+      });
+      return { status: 200, headers, body };
     }
-    return json(200, body, headers);
+    const body = JSON.stringify({
+      access_token: pair.access_token,
+      token_type: pair.token_type,
+      expires_in: pair.expires_in,
+      refresh_token: pair.refresh_token,
+    });
+    return { status: 200, headers, body };
   }
 
   /** The request's transport header: a transport, or `null` when the value is not one. */
-  function requestedTransport(request: { headers: Headers }): Transport | null {
-    const value = request.headers.get(TRANSPORT_HEADER)?.trim().toLowerCase();
+  function requestedTransport(request: Pick<Incoming, "header">): Transport | null {
+    const value = request.header(TRANSPORT)?.trim().toLowerCase();
     if (value === undefined || value === "" || value === "body") return "body";
     return value === "cookie" ? "cookie" : null;
   }
 
   /** The refresh token a POST names, or the cookie's (then CSRF-checked). */
   function presentedToken(
-    request: Request,
+    incoming: Incoming,
     params: Params,
     field: string,
   ): { token: string; viaCookie: boolean } {
     const fromBody = params.get(field);
     if (fromBody !== undefined) return { token: fromBody, viaCookie: false };
-    const fromCookie = jar?.read(request);
+    const fromCookie = jar?.read(incoming);
     if (fromCookie === undefined || jar === undefined) {
       throw new HttpFailure(oauthError(400, "invalid_request", `Parameter ${field} is required`));
     }
-    const refused = jar.checkCsrf(request);
+    const refused = jar.checkCsrf(incoming);
     if (refused !== undefined) throw new HttpFailure(refused);
     return { token: fromCookie, viaCookie: true };
   }
 
-  function withClearedCookie(response: Response): Response {
-    if (jar !== undefined) response.headers.append("set-cookie", jar.clear());
-    return response;
+  function withClearedCookie(answer: Answer): Answer {
+    return jar === undefined ? answer : withCookie(answer, jar.clear());
   }
 
-  async function refresh(request: Request, context?: RequestContext): Promise<Response> {
+  async function refresh(incoming: Incoming, context?: RequestContext): Promise<Answer> {
     return guard(async () => {
-      if (request.method !== "POST") return methodNotAllowed(POST_METHODS);
-      const params = await readParams(request, limit);
+      if (incoming.method !== "POST") return methodNotAllowed(POST_METHODS);
+      const params = await readParams(incoming, limit);
       const grantType = params.get("grant_type");
       if (grantType === undefined && params.kind === "form") {
         return oauthError(400, "invalid_request", "Parameter grant_type is required");
@@ -435,10 +473,10 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
         );
       }
       const clientId = params.get("client_id");
-      const { token, viaCookie } = presentedToken(request, params, "refresh_token");
+      const { token, viaCookie } = presentedToken(incoming, params, "refresh_token");
       try {
         const pair = await tokens.refresh(token, {
-          client: clientContext(request, context),
+          client: contextOf(incoming, context),
           ...(clientId === undefined ? {} : { clientId }),
         });
         return tokenAnswer(pair, viaCookie ? "cookie" : "body");
@@ -452,12 +490,12 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
     });
   }
 
-  async function revoke(request: Request): Promise<Response> {
+  async function revoke(incoming: Incoming): Promise<Answer> {
     return guard(async () => {
-      if (request.method !== "POST") return methodNotAllowed(POST_METHODS);
-      const params = await readParams(request, limit);
+      if (incoming.method !== "POST") return methodNotAllowed(POST_METHODS);
+      const params = await readParams(incoming, limit);
       // token_type_hint is only a hint (RFC 7009 §2.1): the token's shape tells its type.
-      const { token, viaCookie } = presentedToken(request, params, "token");
+      const { token, viaCookie } = presentedToken(incoming, params, "token");
       if (looksLikeJwt(token)) {
         // RFC 7009 §2.1 lets revoking an access token end its refresh tokens too.
         const claims = await tokens.verifyAccessToken(token).catch((error: unknown) => {
@@ -473,65 +511,76 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
     });
   }
 
-  function cacheable(request: Request, body: unknown): Response {
-    const headers = { "cache-control": `public, max-age=${cacheMaxAge}` };
-    const response = json(200, body, headers);
-    return request.method === "HEAD" ? new Response(null, response) : response;
-  }
-
-  async function jwks(request: Request): Promise<Response> {
-    return guard(async () => {
-      if (request.method !== "GET" && request.method !== "HEAD")
-        return methodNotAllowed(GET_METHODS);
-      return cacheable(request, await tokens.jwks());
-    });
-  }
-
-  async function metadata(request: Request): Promise<Response> {
-    return guard(async () => {
-      if (request.method !== "GET" && request.method !== "HEAD")
-        return methodNotAllowed(GET_METHODS);
-      return cacheable(request, metadataDocument);
-    });
-  }
-
-  /** OPTIONS answers with the allowed methods; a CORS layer in front may answer first. */
-  function endpoint(
-    path: string,
-    methods: readonly string[],
-    handle: (request: Request, context?: RequestContext) => Promise<Response>,
-  ): Endpoint {
+  /** A public JSON document; HEAD gets the same headers without the body. */
+  function cacheable(incoming: Incoming, body: string): Answer {
     return {
-      path,
-      methods,
-      handle: (request, context) =>
-        request.method === "OPTIONS"
-          ? Promise.resolve(
-              new Response(null, { status: 204, headers: { allow: methods.join(", ") } }),
-            )
-          : handle(request, context),
+      status: 200,
+      headers: {
+        "cache-control": `public, max-age=${cacheMaxAge}`,
+        "content-type": "application/json",
+      },
+      body: incoming.method === "HEAD" ? null : body,
     };
   }
 
-  const endpoints: Endpoint[] = [
+  async function jwks(incoming: Incoming): Promise<Answer> {
+    return guard(async () => {
+      if (incoming.method !== "GET" && incoming.method !== "HEAD") {
+        return methodNotAllowed(GET_METHODS);
+      }
+      return cacheable(incoming, JSON.stringify(await tokens.jwks()));
+    });
+  }
+
+  async function metadata(incoming: Incoming): Promise<Answer> {
+    if (incoming.method !== "GET" && incoming.method !== "HEAD") {
+      return methodNotAllowed(GET_METHODS);
+    }
+    return cacheable(incoming, metadataJson);
+  }
+
+  type Answerer = (incoming: Incoming, context?: RequestContext) => Promise<Answer>;
+
+  /** A handler's public form: a web Request in, a Response out. */
+  const serve =
+    (answer: Answerer) =>
+    async (request: Request, context?: RequestContext): Promise<Response> => {
+      const incoming = incomingOf(request);
+      return incoming.respond(await answer(incoming, context));
+    };
+
+  /** OPTIONS answers with the allowed methods; a CORS layer in front may answer first. */
+  function endpoint(path: string, methods: readonly string[], answer: Answerer) {
+    const allow = methods.join(", ");
+    const answerAll: Answerer = (incoming, context) =>
+      incoming.method === "OPTIONS"
+        ? Promise.resolve({ status: 204, headers: { allow }, body: null })
+        : answer(incoming, context);
+    const entry: Endpoint = { path, methods, handle: serve(answerAll) };
+    return { entry, answer: answerAll };
+  }
+
+  const routes = [
     endpoint(paths.refresh, POST_METHODS, refresh),
     endpoint(paths.revoke, POST_METHODS, revoke),
     endpoint(paths.jwks, GET_METHODS, jwks),
     endpoint(paths.metadata, GET_METHODS, metadata),
   ];
-  const byPath = new Map(endpoints.map((entry) => [entry.path, entry]));
+  const endpoints = routes.map((route) => route.entry);
+  const byPath = new Map(routes.map((route) => [route.entry.path, route]));
 
   async function authenticate(
     request: { headers: Headers },
     authOptions: AuthenticateOptions = {},
   ): Promise<AuthResult> {
-    const credential = readBearer(request.headers);
-    if (credential.kind === "missing") return { ok: false, response: bearerChallenge(401) };
+    const view = headersOf(request);
+    const credential = readBearer(view.header("authorization"));
+    if (credential.kind === "missing") {
+      return { ok: false, response: view.respond(bearerChallenge(401)) };
+    }
     if (credential.kind === "malformed") {
-      return {
-        ok: false,
-        response: bearerChallenge(400, "invalid_request", "Malformed Authorization header"),
-      };
+      const answer = bearerChallenge(400, "invalid_request", "Malformed Authorization header");
+      return { ok: false, response: view.respond(answer) };
     }
     try {
       const claims = await tokens.verifyAccessToken(credential.token, {
@@ -541,14 +590,15 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
       return { ok: true, claims };
     } catch (error) {
       if (error instanceof TokensError && error.code === "invalid_token") {
-        return { ok: false, response: bearerChallenge(401, "invalid_token", error.message), error };
+        const answer = bearerChallenge(401, "invalid_token", error.message);
+        return { ok: false, response: view.respond(answer), error };
       }
       const answer = tokensErrorResponse(error, retryAfter);
       if (answer !== undefined && error instanceof TokensError) {
-        return { ok: false, response: answer, error };
+        return { ok: false, response: view.respond(answer), error };
       }
       onError(error);
-      return { ok: false, response: serverError() };
+      return { ok: false, response: view.respond(serverError()) };
     }
   }
 
@@ -557,23 +607,28 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
     { transport, ...issueOptions }: IssueRequestOptions,
     context?: RequestContext,
   ): Promise<Response> {
-    const chosen = transport ?? requestedTransport(request);
+    const incoming = incomingOf(request);
+    const chosen = transport ?? requestedTransport(incoming);
     if (chosen === null) {
-      return oauthError(400, "invalid_request", `${TRANSPORT_HEADER} must be "body" or "cookie"`);
+      return incoming.respond(
+        oauthError(400, "invalid_request", `${TRANSPORT_HEADER} must be "body" or "cookie"`),
+      );
     }
     if (chosen === "cookie" && jar === undefined) {
-      return oauthError(400, "invalid_request", "Cookie transport is not enabled");
+      return incoming.respond(
+        oauthError(400, "invalid_request", "Cookie transport is not enabled"),
+      );
     }
     try {
       const pair = await tokens.issue({
         ...issueOptions,
-        client: { ...clientContext(request, context), ...issueOptions.client },
+        client: { ...contextOf(incoming, context), ...issueOptions.client },
       });
-      return tokenAnswer(pair, chosen);
+      return incoming.respond(tokenAnswer(pair, chosen));
     } catch (error) {
       // The store being down is not the app's fault; anything else (e.g. a reserved claim) is.
       if (error instanceof StoreUnavailableError) {
-        return tokensErrorResponse(error, retryAfter) ?? serverError();
+        return incoming.respond(tokensErrorResponse(error, retryAfter) ?? serverError());
       }
       throw error;
     }
@@ -584,32 +639,37 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
     paths,
     endpoints,
     cookie: jar === undefined ? undefined : { name: jar.name, path: jar.path },
-    refresh,
-    revoke,
-    jwks,
-    metadata,
-    match: (pathname) => byPath.get(pathname),
+    refresh: serve(refresh),
+    revoke: serve(revoke),
+    jwks: serve(jwks),
+    metadata: serve(metadata),
+    match: (pathname) => byPath.get(pathname)?.entry,
     async route(request, context) {
-      let pathname: string;
-      try {
-        pathname = new URL(request.url).pathname;
-      } catch {
-        return undefined;
+      const incoming = incomingOf(request);
+      let pathname = incoming.path;
+      if (pathname === undefined) {
+        try {
+          pathname = new URL(request.url).pathname;
+        } catch {
+          return undefined;
+        }
       }
-      return byPath.get(pathname)?.handle(request, context);
+      const route = byPath.get(pathname);
+      if (route === undefined) return undefined;
+      return incoming.respond(await route.answer(incoming, context));
     },
     authenticate,
     issue,
     issueResponse(request, pair) {
-      const transport = requestedTransport(request) === "cookie" && jar ? "cookie" : "body";
-      return tokenAnswer(pair, transport);
+      const view = headersOf(request);
+      const transport = requestedTransport(view) === "cookie" && jar ? "cookie" : "body";
+      return view.respond(tokenAnswer(pair, transport));
     },
     logoutResponse(body, init) {
-      const headers = new Headers(init?.headers);
-      for (const [name, value] of Object.entries(NO_STORE)) headers.set(name, value);
+      const headers = { ...toNodeHeaders(new Headers(init?.headers)), ...NO_STORE };
       const status = init?.status ?? (body === undefined ? 204 : 200);
-      return withClearedCookie(json(status, body, headers));
+      return toResponse(withClearedCookie(json(status, body, headers)));
     },
-    clientContext,
+    clientContext: (request, context) => contextOf(incomingOf(request), context),
   };
 }

@@ -17,6 +17,8 @@ export {
   type NodeRequestLike,
   type NodeResponseLike,
   type NodeStreamLike,
+  type ResponseParts,
+  readWebResponse,
   sendWebResponse,
   type ToWebRequestOptions,
   toNodeHeaders,

@@ -1,14 +1,33 @@
 import { TokensError } from "@tokens/core";
 
+/**
+ * A handler's answer as plain data. It becomes a web `Response` at the edge of the public API,
+ * or is written straight to a Node response by the Node adapter, so the handlers never pay for
+ * building a `Response` that is only taken apart again.
+ */
+export interface Answer {
+  status: number;
+  /** Lower-case names. `set-cookie` is always an array, one entry per cookie. */
+  headers: Record<string, string | string[]>;
+  /** `null` for no body. */
+  body: string | null;
+}
+
 /** Token endpoint answers carry secrets or per-request state: never cache them (RFC 6749 §5.1). */
 export const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" } as const;
 
-/** A JSON response. `body === undefined` gives an empty body. */
-export function json(status: number, body: unknown, headers: HeadersInit = {}): Response {
-  const all = new Headers(headers);
-  if (body === undefined) return new Response(null, { status, headers: all });
-  all.set("content-type", "application/json");
-  return new Response(JSON.stringify(body), { status, headers: all });
+/** A JSON answer. `body === undefined` gives an empty body. */
+export function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string | string[]> = {},
+): Answer {
+  if (body === undefined) return { status, headers: { ...headers }, body: null };
+  return {
+    status,
+    headers: { ...headers, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  };
 }
 
 /**
@@ -25,23 +44,43 @@ export function oauthError(
   status: number,
   error: string,
   description: string,
-  headers: HeadersInit = {},
-): Response {
-  const all = new Headers(headers);
-  for (const [name, value] of Object.entries(NO_STORE)) all.set(name, value);
-  return json(status, { error, error_description: describe(description) }, all);
+  headers: Record<string, string> = {},
+): Answer {
+  return json(
+    status,
+    { error, error_description: describe(description) },
+    { ...headers, ...NO_STORE },
+  );
 }
 
 /** 405 with the `Allow` header RFC 9110 §15.5.6 requires. */
-export function methodNotAllowed(allowed: readonly string[]): Response {
+export function methodNotAllowed(allowed: readonly string[]): Answer {
   return oauthError(405, "invalid_request", "Method not allowed", { allow: allowed.join(", ") });
+}
+
+/** Appends a `Set-Cookie` to an answer. */
+export function withCookie(answer: Answer, cookie: string): Answer {
+  const existing = answer.headers["set-cookie"];
+  answer.headers["set-cookie"] = existing === undefined ? [cookie] : [...existing, cookie];
+  return answer;
 }
 
 /** Carries an already-built answer out of nested parsing code. */
 export class HttpFailure extends Error {
-  constructor(readonly response: Response) {
-    super(`HTTP ${response.status}`);
+  constructor(readonly answer: Answer) {
+    super(`HTTP ${answer.status}`);
     this.name = "HttpFailure";
+  }
+}
+
+/**
+ * The client went away before its request body arrived in full. Nothing is wrong with the
+ * server, so this is never reported as a fault; the answer goes nowhere.
+ */
+export class ClientAbort extends Error {
+  constructor(cause?: unknown) {
+    super("The client closed the connection before the request body arrived", { cause });
+    this.name = "ClientAbort";
   }
 }
 
@@ -49,8 +88,11 @@ export class HttpFailure extends Error {
  * Maps an error thrown by core to its answer, or `undefined` for a fault of the server (the
  * caller answers 500 and reports it). Client-caused errors never become a 500.
  */
-export function tokensErrorResponse(error: unknown, retryAfter: number): Response | undefined {
-  if (error instanceof HttpFailure) return error.response;
+export function tokensErrorResponse(error: unknown, retryAfter: number): Answer | undefined {
+  if (error instanceof HttpFailure) return error.answer;
+  if (error instanceof ClientAbort) {
+    return oauthError(400, "invalid_request", "The request body was not received in full");
+  }
   if (!(error instanceof TokensError)) return undefined;
   switch (error.code) {
     case "invalid_request":
@@ -69,6 +111,23 @@ export function tokensErrorResponse(error: unknown, retryAfter: number): Respons
 }
 
 /** The generic answer to a server fault: no detail leaks to the client. */
-export function serverError(): Response {
+export function serverError(): Answer {
   return oauthError(500, "server_error", "Internal server error");
+}
+
+/** An answer as a web `Response`. */
+export function toResponse(answer: Answer): Response {
+  const cookies = answer.headers["set-cookie"];
+  if (cookies === undefined || typeof cookies === "string") {
+    return new Response(answer.body, {
+      status: answer.status,
+      headers: answer.headers as Record<string, string>,
+    });
+  }
+  // A record cannot hold two Set-Cookie values: append them one by one.
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(answer.headers)) {
+    for (const item of typeof value === "string" ? [value] : value) headers.append(name, item);
+  }
+  return new Response(answer.body, { status: answer.status, headers });
 }

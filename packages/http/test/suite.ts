@@ -7,7 +7,7 @@
  *   - `GET /api/me`: its `requireAuth`, answering `{ auth: <claims from the framework idiom> }`;
  *   - `GET /api/strict`: the same with `{ checkSession: true }`.
  */
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import {
   createTokens,
   generateSigningKey,
@@ -18,7 +18,7 @@ import {
 import { createHandlers, type IssueRequestOptions, type TokenHandlers } from "@tokens/http";
 import { memoryStore } from "@tokens/memory";
 import { parseSetCookie } from "cookie";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 export interface SuiteServer {
   /** Origin of the running server, e.g. `http://127.0.0.1:43121`. */
@@ -53,6 +53,16 @@ export async function listen(server: import("node:http").Server): Promise<SuiteS
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/** A tokens instance for a test of its own: the suite's issuer and audience, a fresh key, memory. */
+export async function memoryTokens(): Promise<Tokens> {
+  return createTokens({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    keys: [await generateSigningKey("EdDSA")],
+    store: memoryStore(),
+  });
 }
 
 /** A memory store that throws `StoreUnavailableError` while `down` is set: a database outage. */
@@ -102,6 +112,7 @@ export function runHttpSuite(
     let tokens: Tokens;
     let handlers: TokenHandlers;
     let outage: { down: boolean };
+    const reported: unknown[] = [];
 
     beforeAll(async () => {
       const switchable = switchableStore(memoryStore());
@@ -115,6 +126,7 @@ export function runHttpSuite(
       handlers = createHandlers(tokens, {
         cookie: { allowedOrigins: [APP_ORIGIN] },
         onError: (error) => {
+          reported.push(error);
           throw new Error("a handler reported an unexpected error", { cause: error });
         },
       });
@@ -125,6 +137,10 @@ export function runHttpSuite(
     });
     beforeEach(() => {
       outage.down = false;
+    });
+    afterEach(() => {
+      // No test here involves a fault of the server: nothing may reach onError.
+      expect(reported.splice(0)).toEqual([]);
     });
 
     const url = (path: string) => `${server.url}${path}`;
@@ -565,6 +581,49 @@ export function runHttpSuite(
         const response = await post("/login", { headers: { "token-transport": "carrier-pigeon" } });
         expect(response.status).toBe(400);
         expect(await response.json()).toMatchObject({ error: "invalid_request" });
+      });
+    });
+
+    describe("aborted uploads", () => {
+      /**
+       * Sends a refresh request's headers with `Expect: 100-continue`, waits for the server's
+       * "100 Continue" (sent as the request reaches the app), sends part of the body and
+       * destroys the socket.
+       */
+      function abortMidBody(): Promise<void> {
+        const { hostname, port } = new URL(server.url);
+        return new Promise((resolve, reject) => {
+          const socket = connect(Number(port), hostname, () => {
+            socket.write(
+              `POST ${handlers.paths.refresh} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n` +
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n" +
+                "Expect: 100-continue\r\n\r\n",
+            );
+          });
+          let received = "";
+          socket.on("data", (chunk: Buffer) => {
+            received += chunk.toString("latin1");
+            if (!received.startsWith("HTTP/1.1 100")) {
+              reject(new Error(`expected 100 Continue, got ${received.slice(0, 40)}`));
+              socket.destroy();
+            } else if (received.includes("\r\n\r\n") && !socket.destroyed) {
+              socket.write("grant_type=refresh_token&refresh_token=tokens_rt_", () =>
+                socket.destroy(),
+              );
+            }
+          });
+          socket.on("error", reject);
+          socket.on("close", () => resolve());
+        });
+      }
+
+      it("does not report a client that leaves mid-body, and keeps serving", async () => {
+        await Promise.all(Array.from({ length: 5 }, abortMidBody));
+        // Served after the aborts were handled, on the same server.
+        const { refreshToken } = await bodyLogin();
+        const response = await refreshWith(refreshToken);
+        expect(response.status).toBe(200);
+        expect(reported).toEqual([]);
       });
     });
 
