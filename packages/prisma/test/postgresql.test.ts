@@ -8,10 +8,14 @@ suiteFor("POSTGRES_URL", "PostgreSQL")("prisma: PostgreSQL server", () => {
     prepared ??= preparePostgres(process.env.POSTGRES_URL as string);
     return prepared;
   };
-  runStoreConformance("default queries (single-statement rotate)", async () =>
-    openPostgres(await database()),
+  runStoreConformance(
+    "default queries (single-statement rotate)",
+    async () => openPostgres(await database()),
+    { rotateLive: true },
   );
-  runStoreConformance("portable queries (transactional rotate)", async () =>
-    openPostgres(await database(), { dialect: "portable" }),
+  runStoreConformance(
+    "portable queries (transactional rotate)",
+    async () => openPostgres(await database(), { dialect: "portable" }),
+    { rotateLive: false },
   );
 });

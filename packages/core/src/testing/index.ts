@@ -54,11 +54,20 @@ export interface StoreUnderTest {
  * ```ts
  * // A hosted database with a small connection limit:
  * runStoreConformance("planetscale", open, { concurrency: 10 });
+ * // A store that leaves out the optional one-call rotation, on purpose:
+ * runStoreConformance("my-store", open, { rotateLive: false });
  * ```
  */
 export interface ConformanceOptions {
   /** How many simultaneous calls the concurrency tests make. Default 50. */
   concurrency?: number;
+  /**
+   * Whether the store implements the optional `rotateLive`. `true`: its tests run and fail if
+   * the method is missing. `false`: the suite checks that it is absent (core then always takes
+   * `findToken` + `rotate`) and registers no tests for it. Default: its tests run when the
+   * method is there and are skipped, with a note, when it is not.
+   */
+  rotateLive?: boolean;
 }
 
 /**
@@ -131,7 +140,7 @@ export function runStoreConformance(
     };
 
     describeStoreContract(current);
-    describeLiveRotation(current);
+    describeLiveRotation(current, options.rotateLive);
     describeLifecycle(current);
     describeRevocation(current);
     describePurge(current);

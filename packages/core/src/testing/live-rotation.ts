@@ -48,13 +48,18 @@ function rotatedBy(session: SessionRecord, rotation: LiveRotation): SessionRecor
   };
 }
 
-/** `store.rotateLive`, or a skip of the test when the store does not implement it. */
+/**
+ * `store.rotateLive`, or — when the store does not implement it — a skip of the test, or a
+ * failure if the suite was told the store implements it.
+ */
 function liveOf(
   store: TokenStore,
   context: { skip: (note?: string) => never },
+  declared: boolean | undefined,
 ): (rotation: LiveRotation) => Promise<SessionRecord | null> {
   const { rotateLive } = store;
   if (typeof rotateLive !== "function") {
+    if (declared) throw new Error("the store was declared to implement rotateLive but does not");
     return context.skip(
       "the store does not implement rotateLive (core falls back to findToken + rotate)",
     );
@@ -62,12 +67,21 @@ function liveOf(
   return (rotation) => rotateLive.call(store, rotation);
 }
 
-/** The optional one-step rotation: only run when the store implements it. */
-export function describeLiveRotation(env: () => Env): void {
+/**
+ * The optional one-step rotation. `declared` is the suite's `rotateLive` option: `false` checks
+ * only that the method is absent.
+ */
+export function describeLiveRotation(env: () => Env, declared: boolean | undefined): void {
+  if (declared === false) {
+    it("does not implement rotateLive, as declared (core takes findToken + rotate)", () => {
+      expect(env().store.rotateLive).toBeUndefined();
+    });
+    return;
+  }
   describe("rotateLive", () => {
     it("rotates the live token: resolves the rotated session, the successor row is findable, the spent one leads back", async (context) => {
       const { store } = env();
-      const rotateLive = liveOf(store, context);
+      const rotateLive = liveOf(store, context, declared);
       const at = Date.now() - (Date.now() % 1000) + 321;
       const { session, token } = sessionRecord({
         at,
@@ -112,7 +126,7 @@ export function describeLiveRotation(env: () => Env): void {
 
     it("a null bindingKey matches a null bindingKey", async (context) => {
       const { store } = env();
-      const rotateLive = liveOf(store, context);
+      const rotateLive = liveOf(store, context, declared);
       const { session, token } = sessionRecord();
       await store.createSession(session, token);
       const rotation = liveRotationOf(session, Date.now(), { bindingKey: null });
@@ -166,7 +180,7 @@ export function describeLiveRotation(env: () => Env): void {
       for (const refusal of refusals) {
         it(refusal.name, async (context) => {
           const { store } = env();
-          const rotateLive = liveOf(store, context);
+          const rotateLive = liveOf(store, context, declared);
           const at = Date.now();
           const { session, token } = sessionRecord({
             at,
@@ -187,7 +201,7 @@ export function describeLiveRotation(env: () => Env): void {
 
     it("N concurrent rotateLive calls for one hash through independent connections: exactly one succeeds, one lineage", async (context) => {
       const { stores, concurrency, store } = env();
-      liveOf(store, context);
+      liveOf(store, context, declared);
       const { session, token } = sessionRecord({ bindingKey: randomHash() });
       await store.createSession(session, token);
       const at = Date.now();
@@ -195,7 +209,7 @@ export function describeLiveRotation(env: () => Env): void {
       const results = await Promise.all(
         attempts.map((rotation, i) => {
           const peer = stores[i % stores.length] as TokenStore;
-          return liveOf(peer, context)(rotation);
+          return liveOf(peer, context, declared)(rotation);
         }),
       );
       const winners = attempts.filter((_, i) => results[i] !== null);
@@ -215,7 +229,7 @@ export function describeLiveRotation(env: () => Env): void {
 
     it("concurrent rotate and rotateLive calls for one hash: exactly one of them wins", async (context) => {
       const { stores, concurrency, store } = env();
-      liveOf(store, context);
+      liveOf(store, context, declared);
       const { session, token } = sessionRecord();
       await store.createSession(session, token);
       const at = Date.now();
@@ -227,7 +241,7 @@ export function describeLiveRotation(env: () => Env): void {
             return (await peer.rotate(rotation)) ? rotation.successor.hash : null;
           }
           const rotation = liveRotationOf(session, at);
-          return (await liveOf(peer, context)(rotation)) ? rotation.successorHash : null;
+          return (await liveOf(peer, context, declared)(rotation)) ? rotation.successorHash : null;
         }),
       );
       const won = outcomes.filter((hash) => hash !== null);
