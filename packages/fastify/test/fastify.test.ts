@@ -1,5 +1,5 @@
 import { createHandlers } from "@tokens/http";
-import Fastify from "fastify";
+import Fastify, { type FastifyServerOptions } from "fastify";
 import { describe, expect, it } from "vitest";
 import { loginFromUrl, memoryTokens, runHttpSuite } from "../../http/test/suite.js";
 import { issueTokens, requireAuth, tokensPlugin } from "../src/index.js";
@@ -93,6 +93,81 @@ describe("fastify: requireAuth on the app's routes", () => {
         statusCode: 415,
         code: "FST_ERR_CTP_INVALID_MEDIA_TYPE",
       });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("fastify: methods Fastify does not route", () => {
+  const serve = async (options: FastifyServerOptions = {}) => {
+    const handlers = createHandlers(await memoryTokens());
+    const app = Fastify(options);
+    await app.register(tokensPlugin, { handlers });
+    app.get("/api/public", async () => ({ ok: true }));
+    return { app, handlers };
+  };
+
+  it("answers them on every endpoint path with 405 and Allow, like any other wrong method", async () => {
+    const { app, handlers } = await serve();
+    try {
+      for (const endpoint of handlers.endpoints) {
+        for (const method of ["PROPFIND", "MKCOL", "PUT"] as const) {
+          const answer = await app.inject({ method, url: `${endpoint.path}?x=1` });
+          expect(answer.statusCode).toBe(405);
+          expect(answer.headers.allow).toBe(endpoint.methods.join(", "));
+          expect(answer.headers["cache-control"]).toBe("no-store");
+          expect(answer.json()).toEqual({
+            error: "invalid_request",
+            error_description: "Method not allowed",
+          });
+        }
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("leaves Fastify's 404 on the app's paths and on variants its router does not match", async () => {
+    const { app, handlers } = await serve();
+    try {
+      for (const url of [
+        "/api/public",
+        "/nowhere",
+        `${handlers.paths.refresh}/`,
+        "/AUTH/TOKEN/REFRESH",
+      ]) {
+        const answer = await app.inject({ method: "PROPFIND", url });
+        expect(answer.statusCode).toBe(404);
+        expect(answer.json()).toMatchObject({ statusCode: 404, error: "Not Found" });
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("follows the router's options for the variants it does match", async () => {
+    const { app, handlers } = await serve({
+      routerOptions: {
+        ignoreTrailingSlash: true,
+        ignoreDuplicateSlashes: true,
+        caseSensitive: false,
+      },
+    });
+    try {
+      for (const url of [
+        "/AUTH/TOKEN/REFRESH/",
+        "/auth//token/refresh?x=1",
+        "/auth/token/%72efresh",
+      ]) {
+        // Fastify itself routes these to the refresh endpoint for the methods it knows.
+        expect((await app.inject({ method: "PUT", url })).statusCode).toBe(405);
+        const answer = await app.inject({ method: "PROPFIND", url });
+        expect(answer.statusCode).toBe(405);
+        expect(answer.headers.allow).toBe(handlers.endpoints[0]?.methods.join(", "));
+      }
+      const encodedSlash = await app.inject({ method: "PROPFIND", url: "/auth%2Ftoken/refresh" });
+      expect(encodedSlash.statusCode).toBe(404);
     } finally {
       await app.close();
     }

@@ -86,6 +86,8 @@ export function switchableStore(inner: TokenStore): {
     revokeSession: guard(inner.revokeSession.bind(inner)),
     revokeSubject: guard(inner.revokeSubject.bind(inner)),
     purge: guard(inner.purge.bind(inner)),
+    // Optional in the contract: forwarded when present, so core takes the path it takes in production.
+    ...(inner.rotateLive ? { rotateLive: guard(inner.rotateLive.bind(inner)) } : {}),
   };
   return { store, state };
 }
