@@ -124,6 +124,12 @@ export async function createQuickstart(options: QuickstartOptions): Promise<Quic
   const liveSession = requireAuth(handlers, { checkSession: true });
 
   const app = new Hono();
+  // The token endpoints come first, so the page headers below do not run for them: they answer
+  // JSON that is never rendered as a document, each with nosniff and Cache-Control: no-store
+  // (public JWKS and metadata: a max-age), and Hono's secureHeaders would cost a refresh about a fifth of its
+  // time by turning every light response into a full Headers object. Everything else, the page
+  // above all, gets the full set.
+  app.route("/", tokensApp(handlers, { clientIp }));
   app.use(
     secureHeaders({
       contentSecurityPolicy: {
@@ -137,7 +143,6 @@ export async function createQuickstart(options: QuickstartOptions): Promise<Quic
       },
     }),
   );
-  app.route("/", tokensApp(handlers, { clientIp }));
 
   app.get("/", (c) => c.html(PAGE_HTML));
   app.get("/app.js", (c) =>

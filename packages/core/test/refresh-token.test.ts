@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { nodeCrypto, usePortableCrypto } from "../src/internal/jws-crypto.js";
 import {
   formatToken,
   hashSecret,
@@ -50,5 +52,41 @@ describe("refresh token format", () => {
     expect(openSealed(sealed, newSecret())).not.toEqual(successor);
     expect(openSealed("not base64url!", predecessor)).toBeNull();
     expect(openSealed("AAAA", predecessor)).toBeNull();
+  });
+});
+
+describe.each(["node", "portable"] as const)("hashing and sealing on the %s backend", (backend) => {
+  const digest = (label: string, secret: Uint8Array) =>
+    createHash("sha256").update(`tokens/refresh-token/${label}/v1\0`).update(secret).digest();
+  const onBackend = <T>(run: () => T): T => {
+    usePortableCrypto(backend === "portable");
+    try {
+      return run();
+    } finally {
+      usePortableCrypto(false);
+    }
+  };
+
+  it("runs on Node's one-shot hash only on the node backend", () => {
+    expect(onBackend(() => typeof nodeCrypto()?.hash)).toBe(
+      backend === "node" ? "function" : "undefined",
+    );
+  });
+
+  it("stores SHA-256 of the hash label and the secret", () => {
+    const secret = newSecret();
+    expect(onBackend(() => hashSecret(secret))).toBe(digest("hash", secret).toString("base64url"));
+  });
+
+  it("seals with SHA-256 of the seal label and the predecessor, and opens on either backend", () => {
+    const predecessor = newSecret();
+    const successor = newSecret();
+    const pad = digest("seal", predecessor);
+    const sealed = onBackend(() => sealSecret(successor, predecessor));
+    expect(Buffer.from(sealed, "base64url")).toEqual(
+      Buffer.from(successor.map((byte, i) => byte ^ (pad[i] as number))),
+    );
+    expect(openSealed(sealed, predecessor)).toEqual(successor);
+    expect(onBackend(() => openSealed(sealed, predecessor))).toEqual(successor);
   });
 });

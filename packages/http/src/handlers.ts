@@ -16,6 +16,7 @@ import { nodeIncoming, toNodeHeaders } from "./node.js";
 import {
   type Answer,
   HttpFailure,
+  JSON_CONTENT,
   json,
   methodNotAllowed,
   NO_STORE,
@@ -406,9 +407,8 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
   function tokenAnswer(pair: TokenResponse, transport: Transport): Answer {
     // Built literally rather than through json(): this is the answer the endpoints exist for.
     const headers: Record<string, string | string[]> = {
-      "cache-control": "no-store",
-      pragma: "no-cache",
-      "content-type": "application/json",
+      ...NO_STORE,
+      ...JSON_CONTENT,
     };
     if (transport === "cookie" && jar !== undefined) {
       // Never in the body in cookie mode: page scripts must not be able to read it.
@@ -517,7 +517,7 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
       status: 200,
       headers: {
         "cache-control": `public, max-age=${cacheMaxAge}`,
-        "content-type": "application/json",
+        ...JSON_CONTENT,
       },
       body: incoming.method === "HEAD" ? null : body,
     };

@@ -16,6 +16,12 @@ export interface Answer {
 /** Token endpoint answers carry secrets or per-request state: never cache them (RFC 6749 §5.1). */
 export const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" } as const;
 
+/** Every JSON answer's type; nosniff so a browser never renders one as anything else. */
+export const JSON_CONTENT = {
+  "content-type": "application/json",
+  "x-content-type-options": "nosniff",
+} as const;
+
 /** A JSON answer. `body === undefined` gives an empty body. */
 export function json(
   status: number,
@@ -25,7 +31,7 @@ export function json(
   if (body === undefined) return { status, headers: { ...headers }, body: null };
   return {
     status,
-    headers: { ...headers, "content-type": "application/json" },
+    headers: { ...headers, ...JSON_CONTENT },
     body: JSON.stringify(body),
   };
 }

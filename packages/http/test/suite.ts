@@ -244,6 +244,7 @@ export function runHttpSuite(
         expect(response.headers.get("cache-control")).toBe("no-store");
         expect(response.headers.get("pragma")).toBe("no-cache");
         expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+        expect(response.headers.get("x-content-type-options")).toBe("nosniff");
         const body = (await response.json()) as Record<string, unknown>;
         expect(body).toEqual({
           access_token: expect.any(String),
@@ -285,6 +286,7 @@ export function runHttpSuite(
         });
         expect(response.status).toBe(400);
         expect(response.headers.get("cache-control")).toBe("no-store");
+        expect(response.headers.get("x-content-type-options")).toBe("nosniff");
         expect(await response.json()).toEqual({
           error: "unsupported_grant_type",
           error_description: expect.any(String),

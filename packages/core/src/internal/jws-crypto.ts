@@ -55,7 +55,6 @@ export function usePortableCrypto(portable: boolean): void {
  */
 export async function signatureOps(jwk: SigningKey, publicJwk: JWK): Promise<SignatureOps> {
   const portable = await portableOps(jwk, publicJwk);
-  if (portableOnly) return portable;
   const native = nodeOps(jwk, publicJwk);
   if (!native || !(await agree(native, portable))) return portable;
   const choice = NODE_OPERATIONS[jwk.alg];
@@ -117,14 +116,17 @@ interface NodeCrypto {
   ): { update(data: Uint8Array): { digest(): Uint8Array } };
   sign(algorithm: string | null, data: Uint8Array, key: object): Uint8Array;
   verify(algorithm: string | null, data: Uint8Array, key: object, signature: Uint8Array): boolean;
+  /** One-shot digest: Node ≥ 20.12 and 21.7, not every compatibility layer. */
+  hash?(algorithm: "sha256", data: Uint8Array, outputEncoding: "buffer"): Uint8Array;
 }
 
 /**
  * Node's crypto, where the runtime exposes it through `process.getBuiltinModule` (Node ≥ 20.16,
  * Bun, Deno, workerd with nodejs_compat). A property lookup at run time, not an import, so core
- * still loads on runtimes without it.
+ * still loads on runtimes without it. `undefined` after `usePortableCrypto(true)`.
  */
-function nodeCrypto(): NodeCrypto | undefined {
+export function nodeCrypto(): NodeCrypto | undefined {
+  if (portableOnly) return undefined;
   const runtime = globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } };
   return runtime.process?.getBuiltinModule?.("node:crypto") as NodeCrypto | undefined;
 }
