@@ -9,6 +9,7 @@ import {
   and,
   type Column,
   eq,
+  inArray,
   isNull,
   lt,
   or,
@@ -274,6 +275,28 @@ export function liveRotated(session: Row, rotation: LiveRotation): Row {
     lastUsedAt: rotation.rotatedAt,
     idleExpiresAt: new Date(Math.min(rotation.idleExpiresAt.getTime(), expiresAt.getTime())),
   };
+}
+
+/**
+ * Purge's first step where there is no SKIP LOCKED: up to `limit` ended sessions, picked by a
+ * plain read so the range scan takes no locks. Resolves the condition that names those of them
+ * that still ended — to be re-checked where they are locked or deleted, since a rotation or a
+ * revocation may have touched them since — or `undefined` when nothing is left to purge.
+ */
+export async function purgeCandidates(
+  db: Queries,
+  t: Tables,
+  before: Date,
+  limit: number,
+): Promise<SQL | undefined> {
+  const candidates = await db
+    .select({ id: t.sessions.id })
+    .from(t.sessions)
+    .where(endedBefore(t, before))
+    .limit(limit);
+  if (candidates.length === 0) return undefined;
+  const ids = candidates.map((row) => row.id as string);
+  return and(inArray(t.sessions.id, ids), endedBefore(t, before)) as SQL;
 }
 
 /** Sessions that ended before `before`: revoked, idle past their TTL, or past their lifetime. */

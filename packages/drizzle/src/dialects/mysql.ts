@@ -1,5 +1,5 @@
 import type { LiveRotation } from "@tokens/core";
-import { and, inArray, sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type {
   MySqlDatabase,
   MySqlQueryResultHKT,
@@ -8,12 +8,12 @@ import type {
 import type { MySqlTokensTables } from "../schema/mysql.js";
 import {
   type DialectOps,
-  endedBefore,
   livePlaceholders,
   liveRotated,
   liveRotationChanges,
   liveRotationTarget,
   liveShape,
+  purgeCandidates,
   type Queries,
   type Row,
   rotationChanges,
@@ -134,27 +134,15 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
     },
 
     async purge(before, limit) {
-      // Pick candidates with a plain read, so the range scan takes no locks; then lock just those
-      // rows (re-checking they ended) and delete them with their tokens in one short transaction.
-      const candidates = await db
-        .select({ id: sessions.id })
-        .from(sessions)
-        .where(endedBefore(t, before))
-        .limit(limit);
-      if (candidates.length === 0) return 0;
+      const stillEnded = await purgeCandidates(queries, t, before, limit);
+      if (!stillEnded) return 0;
+      // Lock just the candidates that still ended, then delete them with their tokens, in one
+      // short transaction.
       return db.transaction(async (tx) => {
         const locked = await tx
           .select({ id: sessions.id })
           .from(sessions)
-          .where(
-            and(
-              inArray(
-                sessions.id,
-                candidates.map((row) => row.id),
-              ),
-              endedBefore(t, before),
-            ),
-          )
+          .where(stillEnded)
           .for("update");
         if (locked.length === 0) return 0;
         const ids = locked.map((row) => row.id);

@@ -4,10 +4,10 @@ import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import type { SQLiteTokensTables } from "../schema/sqlite.js";
 import {
   type DialectOps,
-  endedBefore,
   liveRotationChanges,
   liveRotationTarget,
   liveSuccessorSelection,
+  purgeCandidates,
   type Queries,
   type Row,
   rotationChanges,
@@ -72,6 +72,7 @@ function atomicRunner(db: AnySQLiteDatabase): (steps: Step[]) => Promise<unknown
 /** SQLite: each multi-row write is one atomic batch of statements that do not depend on each other. */
 export function sqliteOps(db: AnySQLiteDatabase, tables: SQLiteTokensTables): DialectOps {
   const t = tables as unknown as Tables;
+  const queries = db as unknown as Queries;
   const { sessions, tokens } = tables;
   const atomic = atomicRunner(db);
   return {
@@ -106,7 +107,6 @@ export function sqliteOps(db: AnySQLiteDatabase, tables: SQLiteTokensTables): Di
     },
 
     async rotateLive(rotation) {
-      const queries = db as unknown as Queries;
       // One write transaction: the UPDATE is the compare-and-set; the INSERT finds the session
       // by the successor hash it now names, so it inserts only when the UPDATE rotated.
       const [rotated] = await atomic([
@@ -134,20 +134,9 @@ export function sqliteOps(db: AnySQLiteDatabase, tables: SQLiteTokensTables): Di
     },
 
     async purge(before, limit) {
-      const candidates = await db
-        .select({ id: sessions.id })
-        .from(sessions)
-        .where(endedBefore(t, before))
-        .limit(limit);
-      if (candidates.length === 0) return 0;
-      // Re-checked inside the transaction: only sessions that still ended are deleted.
-      const doomed = and(
-        inArray(
-          sessions.id,
-          candidates.map((row) => row.id),
-        ),
-        endedBefore(t, before),
-      );
+      // Re-checked where they are deleted: only sessions that still ended go.
+      const doomed = await purgeCandidates(queries, t, before, limit);
+      if (!doomed) return 0;
       const [, deleted] = await atomic([
         db
           .delete(tokens)
