@@ -16,6 +16,8 @@ if (!url) {
   );
 }
 
+// No MongoDB server can run on the CI machine, so this suite runs only where MONGODB_URL points
+// at one; test/unavailable.test.ts exercises the real driver without a server on every run.
 describe.skipIf(!url)("express-mongodb on a real MongoDB (needs MONGODB_URL)", () => {
   let database: Database;
   let key: SigningKey;

@@ -88,6 +88,8 @@ const eventsOf = (page: Page, type: string) =>
 
 const me = { status: 200, body: expect.objectContaining({ sub: DEMO_SUBJECT }) };
 
+// Skipped only where Chromium is not installed; bootstrap installs it and CI fails the run if
+// this suite skips (scripts/test-summary.mjs, TOKENS_REQUIRE_SERVERS=1).
 describe.skipIf(!hasChromium)("in Chromium against the quickstart", () => {
   it("logs in in cookie mode; page scripts cannot see the refresh token", async () => {
     const target = await site({ accessTokenTtl: 60, reuseGrace: 10 });
