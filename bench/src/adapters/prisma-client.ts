@@ -1,7 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { generatePrismaClient } from "../../../scripts/prisma-generate.mjs";
 import { repoRoot } from "../lib/context.js";
 import type { Dialect } from "./database.js";
 
@@ -30,34 +28,12 @@ datasource db {
 }
 
 ${readFileSync(`${repoRoot}packages/prisma/schema/${dialect}.prisma`, "utf8")}`;
-  const require = createRequire(`${repoRoot}bench/package.json`);
-  const version = (require("prisma/package.json") as { version: string }).version;
-  const stamp = createHash("sha256").update(`${version}\n${schema}`).digest("hex");
-  const stampFile = `${dir}/stamp`;
-  if (!existsSync(stampFile) || readFileSync(stampFile, "utf8") !== stamp) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(`${dir}/schema.prisma`, schema);
-    const result = spawnSync(
-      process.execPath,
-      [require.resolve("prisma/build/index.js"), "generate", "--schema", `${dir}/schema.prisma`],
-      {
-        cwd: dir,
-        encoding: "utf8",
-        env: {
-          ...process.env,
-          // Generating a client needs no schema engine, but the CLI checks that one exists (and
-          // would download it): any existing file satisfies the check offline.
-          PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath,
-          PRISMA_HIDE_UPDATE_MESSAGE: "1",
-          CHECKPOINT_DISABLE: "1",
-        },
-      },
-    );
-    if (result.status !== 0) {
-      throw new Error(`prisma generate failed: ${result.stderr || result.stdout}`);
-    }
-    writeFileSync(stampFile, stamp);
-  }
+  generatePrismaClient({
+    schema,
+    schemaFile: `${dir}/schema.prisma`,
+    output: `${dir}/client/client.ts`,
+    packageJson: `${repoRoot}bench/package.json`,
+  });
   const module = (await import(`${dir}/client/client.ts`)) as { PrismaClient: PrismaClientClass };
   return module.PrismaClient;
 }
