@@ -8,6 +8,7 @@ import type {
 import {
   and,
   type Column,
+  DrizzleQueryError,
   eq,
   inArray,
   isNull,
@@ -66,6 +67,16 @@ export interface Queries {
   update(table: Table): {
     set(values: Record<string, unknown>): { where(where: SQL | undefined): UpdateQuery };
   };
+}
+
+/** The driver's own error: Drizzle wraps it in an error whose message lists the query's parameters. */
+export function driverError(error: unknown): unknown {
+  if (error instanceof DrizzleQueryError) return error.cause ?? error;
+  // A second copy of drizzle-orm in the app would fail the instanceof check: match the shape.
+  if (error instanceof Error && "query" in error && "params" in error && error.cause) {
+    return error.cause;
+  }
+  return error;
 }
 
 /** A selected row, before it is read into a record. */

@@ -5,7 +5,7 @@ import {
   type TokenStore,
   TokensError,
 } from "@tokens/core";
-import { and, asc, DrizzleQueryError, eq, gt, is, isNull } from "drizzle-orm";
+import { and, asc, eq, gt, is, isNull } from "drizzle-orm";
 import { MySqlDatabase, MySqlTable } from "drizzle-orm/mysql-core";
 import { PgDatabase, PgTable } from "drizzle-orm/pg-core";
 import { BaseSQLiteDatabase, SQLiteTable } from "drizzle-orm/sqlite-core";
@@ -23,7 +23,14 @@ import {
   sqliteTokensRefreshTokens,
   sqliteTokensSessions,
 } from "./schema/sqlite.js";
-import { type DialectOps, type Queries, type Tables, toSession, toToken } from "./shared.js";
+import {
+  type DialectOps,
+  driverError,
+  type Queries,
+  type Tables,
+  toSession,
+  toToken,
+} from "./shared.js";
 
 /**
  * The SQL dialect of a Drizzle database: `"postgresql"`, `"mysql"` (MySQL and MariaDB) or
@@ -62,6 +69,28 @@ export interface DrizzleStoreOptions<TTables> {
    * same dialect as the database. Default: that dialect's tables under their default names.
    */
   tables?: TTables;
+  /**
+   * PostgreSQL: whether the refresh statement is a named server-side prepared statement, parsed
+   * and planned once per connection instead of on every refresh. Default `true`.
+   *
+   * Set `false` behind a connection pooler that does not keep protocol-level prepared
+   * statements: PgBouncer before 1.21 in transaction mode, and some proxies (PgBouncer 1.21 and
+   * later keeps them when `max_prepared_statements` is above 0). Left `true` there, the store
+   * still recovers on its own: the first refresh that finds its statement gone is retried
+   * unnamed, and that store prepares nothing by name from then on. Applies to drivers that take
+   * the statement's name (node-postgres and its kin); postgres-js follows its own `prepare`
+   * option, and PGlite has no server to keep statements. Ignored by MySQL and SQLite.
+   *
+   * @example
+   * ```ts
+   * import { drizzleStore } from "@tokens/drizzle";
+   * import { drizzle } from "drizzle-orm/node-postgres";
+   *
+   * // Through PgBouncer < 1.21 in transaction mode:
+   * const store = drizzleStore(drizzle(process.env.PGBOUNCER_URL!), { preparedStatements: false });
+   * ```
+   */
+  preparedStatements?: boolean;
 }
 
 /** A Drizzle database of a supported dialect. */
@@ -80,16 +109,6 @@ function tablesDialect(tables: { sessions: unknown; tokens: unknown }): DrizzleD
   if (is(sessions, MySqlTable) && is(tokens, MySqlTable)) return "mysql";
   if (is(sessions, SQLiteTable) && is(tokens, SQLiteTable)) return "sqlite";
   return undefined;
-}
-
-/** The driver's own error: Drizzle wraps it in an error whose message lists the query's parameters. */
-function driverError(error: unknown): unknown {
-  if (error instanceof DrizzleQueryError) return error.cause ?? error;
-  // A second copy of drizzle-orm in the app would fail the instanceof check: match the shape.
-  if (error instanceof Error && "query" in error && "params" in error && error.cause) {
-    return error.cause;
-  }
-  return error;
 }
 
 /** Run a store operation, turning every database failure into {@link StoreUnavailableError}. */
@@ -250,7 +269,11 @@ export function drizzleStore(
         sessions: pgTokensSessions,
         tokens: pgTokensRefreshTokens,
       };
-      return createStore(queries, tables as unknown as Tables, pgOps(db as AnyPgDatabase, tables));
+      return createStore(
+        queries,
+        tables as unknown as Tables,
+        pgOps(db as AnyPgDatabase, tables, options.preparedStatements !== false),
+      );
     }
     case "mysql": {
       const tables = (options.tables as MySqlTokensTables | undefined) ?? {

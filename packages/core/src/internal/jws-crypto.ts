@@ -1,8 +1,9 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { base64url, type CryptoKey, importJWK, type JWK } from "jose";
-import type { SigningAlgorithm, SigningKey } from "../types.js";
+import type { SigningKey } from "../types.js";
 import { bytesEqual, transientUtf8, utf8 } from "./bytes.js";
+import { inlineOrPool } from "./inline-or-pool.js";
 
 type Bytes = Uint8Array<ArrayBuffer>;
 
@@ -18,26 +19,19 @@ export interface SignatureOps {
   backend: { sign: Backend; verify: Backend };
 }
 
-/**
- * `node`: Node's synchronous one-shot calls (Node, Bun, Deno). `portable`: Web Crypto, and
- * `@noble/hashes` for HMAC, which every runtime has.
- */
-export type Backend = "node" | "portable";
+/** Signature operations answering with `S` and `V`. */
+interface InlineOps<S, V> {
+  sign(input: string): S;
+  verify(input: string, signature: Bytes): V;
+}
 
 /**
- * Where Node's synchronous calls take over, per algorithm and operation: only where they beat
- * Web Crypto in bench/src/crypto.ts with one call in flight and are not slower with 32. Web
- * Crypto runs asymmetric operations on a thread pool: with many calls in flight that spreads
- * expensive operations (RSA signing, Ed25519 and ECDSA verification) over the cores, which
- * one synchronous thread cannot match. For cheap ones the round trip to the pool costs more
- * than it saves, and an HMAC through it costs many times the MAC itself.
+ * `node`: Node's synchronous one-shot calls (Node, Bun, Deno). `portable`: Web Crypto, and
+ * `@noble/hashes` for HMAC, which every runtime has. `scheduled`: both, chosen per call by
+ * {@link inlineOrPool} — Node's call inline while nothing else is waiting, Web Crypto's thread
+ * pool when calls overlap.
  */
-const NODE_OPERATIONS: Record<SigningAlgorithm, { sign: boolean; verify: boolean }> = {
-  EdDSA: { sign: true, verify: false },
-  ES256: { sign: true, verify: false },
-  RS256: { sign: false, verify: true },
-  HS256: { sign: true, verify: true },
-};
+export type Backend = "node" | "portable" | "scheduled";
 
 let portableOnly = false;
 
@@ -50,21 +44,22 @@ export function usePortableCrypto(portable: boolean): void {
 }
 
 /**
- * The signature operations for a configured key: the portable ones, with Node's where the
- * runtime offers them and they are faster (see NODE_OPERATIONS).
+ * The signature operations for a configured key: the portable ones, or, where the runtime
+ * offers Node's crypto, those. An HMAC is a few microseconds: always computed inline. Signatures
+ * and checks with asymmetric keys (20–350 µs) are scheduled: inline, a thread-pool round trip
+ * costs more than it saves; with calls overlapping, the pool spreads them over the cores.
  */
 export async function signatureOps(jwk: SigningKey, publicJwk: JWK): Promise<SignatureOps> {
   const portable = await portableOps(jwk, publicJwk);
   const native = nodeOps(jwk, publicJwk);
   if (!native || !(await agree(native, portable))) return portable;
-  const choice = NODE_OPERATIONS[jwk.alg];
+  if (jwk.alg === "HS256") return native;
+  // Web Crypto answers asymmetric operations with promises; Node's one-shot calls synchronously.
+  const pooled = portable as InlineOps<Promise<Uint8Array>, Promise<boolean>>;
   return {
-    sign: choice.sign ? native.sign : portable.sign,
-    verify: choice.verify ? native.verify : portable.verify,
-    backend: {
-      sign: choice.sign ? "node" : "portable",
-      verify: choice.verify ? "node" : "portable",
-    },
+    sign: inlineOrPool(native.sign, pooled.sign),
+    verify: inlineOrPool(native.verify, pooled.verify),
+    backend: { sign: "scheduled", verify: "scheduled" },
   };
 }
 
@@ -97,7 +92,7 @@ async function portableOps(jwk: SigningKey, publicJwk: JWK): Promise<SignatureOp
 function macOps(
   mac: (input: Uint8Array) => Uint8Array,
   backend: SignatureOps["backend"],
-): SignatureOps {
+): SignatureOps & InlineOps<Uint8Array, boolean> {
   return {
     sign: (input) => mac(transientUtf8(input)),
     verify: (input, signature) => bytesEqual(mac(transientUtf8(input)), signature),
@@ -131,7 +126,10 @@ export function nodeCrypto(): NodeCrypto | undefined {
   return runtime.process?.getBuiltinModule?.("node:crypto") as NodeCrypto | undefined;
 }
 
-function nodeOps(jwk: SigningKey, publicJwk: JWK): SignatureOps | undefined {
+function nodeOps(
+  jwk: SigningKey,
+  publicJwk: JWK,
+): (SignatureOps & InlineOps<Uint8Array, boolean>) | undefined {
   const node = nodeCrypto();
   if (!node) return undefined;
   const backend = { sign: "node", verify: "node" } as const;

@@ -4,6 +4,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { PgTokensTables } from "../schema/pg.js";
 import {
   type DialectOps,
+  driverError,
   endedBefore,
   livePlaceholders,
   liveRotationChanges,
@@ -34,11 +35,41 @@ import {
 export type AnyPgDatabase = PgDatabase<PgQueryResultHKT, Record<string, unknown>>;
 
 /**
+ * The name of the prepared statement whose SQL text is `text`: `tokens_` and the text's 64-bit
+ * FNV-1a hash. Identical text (another store over the same tables) shares the name; different
+ * text never takes another's, which node-postgres refuses per connection — and which a pooler
+ * that leaks statements between clients would otherwise run in its place. FNV rather than
+ * SHA-256: no crypto API is common to every runtime of the PostgreSQL drivers, and it runs once
+ * per statement.
+ */
+function statementName(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
+  }
+  return `tokens_${hash.toString(16).padStart(16, "0")}`;
+}
+
+/**
+ * Whether `error` says a named statement is not where the driver believes: 26000 (the server
+ * lacks it — a pooler moved the client to another server connection, or dropped it) or 42P05
+ * (the server has it already, from another client of a pooler). Both fail at Parse or Bind, so
+ * nothing of the statement ran.
+ */
+function statementLost(error: unknown): boolean {
+  const code = (driverError(error) as { code?: unknown } | null | undefined)?.code;
+  return code === "26000" || code === "42P05";
+}
+
+/**
  * PostgreSQL runs every multi-row write as ONE statement with data-modifying CTEs: atomic
  * without an interactive transaction, so no connection is held across round trips and a lost
  * connection can never leave half a write behind.
+ *
+ * `named`: run the refresh as a named prepared statement (see `preparedStatements` of
+ * `drizzleStore`).
  */
-export function pgOps(db: AnyPgDatabase, tables: PgTokensTables): DialectOps {
+export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): DialectOps {
   const t = tables as unknown as Tables;
   const { sessions, tokens } = tables;
   const queries = db as unknown as Queries;
@@ -46,8 +77,10 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables): DialectOps {
   /**
    * `rotateLive` as one statement, as `rotate`: the UPDATE's row lock serializes concurrent
    * callers, and a loser re-checks the WHERE against the winner's row, matches nothing and
-   * inserts nothing. Prepared unnamed (no server-side statement, so it works behind
-   * transaction-pooling proxies): what it saves is building the query on every refresh.
+   * inserts nothing. Prepared once per shape, so no refresh rebuilds the query; and, `named`,
+   * as a server-side statement, so no refresh pays PostgreSQL's parse and plan either (a large
+   * part of the statement's cost). Drivers that take no name (PGlite, postgres-js,
+   * which follows its own `prepare` option) ignore it.
    */
   const liveStatement = (rotation: LiveRotation) => {
     const rotated = db.$with("rotated").as(
@@ -72,9 +105,21 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables): DialectOps {
         )
         .returning({ hash: tokens.hash }),
     );
-    return db.with(rotated, successor).select().from(rotated).prepare("");
+    const query = db.with(rotated, successor).select().from(rotated);
+    return query.prepare(named ? statementName(query.toSQL().sql) : "");
   };
+  /** The statements by shape, named or not as `named` was when they were built. */
   const live = new Map<string, ReturnType<typeof liveStatement>>();
+  const execute = async (rotation: LiveRotation) => {
+    const shape = liveShape(rotation);
+    let statement = live.get(shape);
+    if (!statement) {
+      statement = liveStatement(livePlaceholders(rotation));
+      live.set(shape, statement);
+    }
+    const [row] = await statement.execute(rotation as unknown as Record<string, unknown>);
+    return row;
+  };
 
   return {
     async createSession(session, token) {
@@ -108,14 +153,19 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables): DialectOps {
     },
 
     async rotateLive(rotation) {
-      const shape = liveShape(rotation);
-      let statement = live.get(shape);
-      if (!statement) {
-        statement = liveStatement(livePlaceholders(rotation));
-        live.set(shape, statement);
+      const wasNamed = named;
+      try {
+        return await execute(rotation);
+      } catch (error) {
+        if (!wasNamed || !statementLost(error)) throw error;
+        // A pooler that does not keep named statements (PgBouncer < 1.21 in transaction mode,
+        // some proxies): nothing ran, so run it again unnamed, as every later refresh will.
+        if (named) {
+          named = false;
+          live.clear();
+        }
+        return execute(rotation);
       }
-      const [row] = await statement.execute(rotation as unknown as Record<string, unknown>);
-      return row;
     },
 
     async purge(before, limit) {
