@@ -1,8 +1,7 @@
-import { sha256 } from "@noble/hashes/sha2.js";
-import { base64url } from "jose";
 import type { ClientContext } from "../store.js";
 import type { BindingPolicy, IpBindingPolicy } from "../types.js";
-import { utf8 } from "./bytes.js";
+import { base64urlEncode, utf8 } from "./bytes.js";
+import { sha256 } from "./sha256.js";
 
 const BINDING_KEY_LABEL = "tokens/binding-key/v1\0";
 
@@ -26,7 +25,7 @@ export function bindingKey(
   if (policy.deviceId === "exact") covered.push(["deviceId", client?.deviceId ?? null]);
   if (policy.userAgent === "exact") covered.push(["userAgent", client?.userAgent ?? null]);
   if (covered.length === 0) return null;
-  return base64url.encode(sha256(utf8.encode(BINDING_KEY_LABEL + JSON.stringify(covered))));
+  return base64urlEncode(sha256(utf8.encode(BINDING_KEY_LABEL + JSON.stringify(covered))));
 }
 
 /**

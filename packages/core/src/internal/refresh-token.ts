@@ -1,7 +1,6 @@
-import { sha256 as portableSha256 } from "@noble/hashes/sha2.js";
 import { base64url } from "jose";
-import { base64urlEncode, randomBytes, utf8 } from "./bytes.js";
-import { nodeCrypto } from "./jws-crypto.js";
+import { base64urlDecode, base64urlEncode, randomBytes, utf8 } from "./bytes.js";
+import { sha256 } from "./sha256.js";
 
 /**
  * Refresh tokens are `tokens_rt_` + base64url(32 CSPRNG bytes): 256 bits of secret behind a
@@ -23,16 +22,6 @@ function labelled(label: Uint8Array, secret: Uint8Array): Uint8Array {
   return sha256(input);
 }
 
-/**
- * Every refresh hashes three of these 61-byte inputs: Node's one-shot `crypto.hash` does one in
- * about two thirds of the time of the JavaScript implementation, which stays for runtimes
- * without it (and gives the same digest).
- */
-function sha256(input: Uint8Array): Uint8Array {
-  const node = nodeCrypto();
-  return node?.hash ? node.hash("sha256", input, "buffer") : portableSha256(input);
-}
-
 /** A fresh refresh-token secret. */
 export function newSecret(): Uint8Array {
   return randomBytes(SECRET_BYTES);
@@ -43,11 +32,15 @@ export function formatToken(secret: Uint8Array): string {
   return REFRESH_TOKEN_PREFIX + base64urlEncode(secret);
 }
 
-/** The secret inside a presented token, or `null` if it is not a token of ours. */
+/**
+ * The secret inside a presented token, or `null` if it is not a token of ours. Strict base64url:
+ * the last character's two unused bits must be zero, as in every token core issues, so each
+ * secret has exactly one spelling.
+ */
 export function parseToken(token: string): Uint8Array | null {
   if (token.length !== REFRESH_TOKEN_PREFIX.length + 43 || !TOKEN_PATTERN.test(token)) return null;
-  const secret = base64url.decode(token.slice(REFRESH_TOKEN_PREFIX.length));
-  return secret.length === SECRET_BYTES ? secret : null;
+  const secret = base64urlDecode(token.slice(REFRESH_TOKEN_PREFIX.length));
+  return secret?.length === SECRET_BYTES ? secret : null;
 }
 
 /** What the store keeps instead of the token: base64url(SHA-256(label ‖ secret)). */
