@@ -65,6 +65,21 @@ describe("signature operations: inline or on the thread pool", () => {
     expect(await after.result).toBe(true);
   });
 
+  it("keeps one event's calls inline when each awaits the one before", async () => {
+    const seen = await new Promise<Ran<boolean>[]>((resolve) => {
+      // An event handler that checks a token, then signs, then checks again.
+      setImmediate(async () => {
+        const first = ran(ops.verify(INPUT, signature));
+        await first.result;
+        const second = ran(ops.sign(INPUT));
+        await second.result;
+        const third = ran(ops.verify(INPUT, signature));
+        resolve([first, third]);
+      });
+    });
+    expect(seen.map((s) => s.inline)).toEqual([true, true]);
+  });
+
   it("sends the second of two events handled in one turn of the event loop to the pool", async () => {
     const seen: Ran<boolean>[] = [];
     await new Promise<void>((resolve) => {

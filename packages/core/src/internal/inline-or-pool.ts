@@ -21,6 +21,7 @@ let inlineThisStretch = false;
 let inlineThisTurn = false;
 /** Every microtask queued before that inline call has run: a later call is another event's. */
 let drainedSinceInline = false;
+let drainCheckArmed = false;
 let turnResetArmed = false;
 
 interface NodeScheduling {
@@ -29,10 +30,20 @@ interface NodeScheduling {
 /** `process.nextTick` and `setImmediate` where the runtime has them (Node, Bun, Deno). */
 const runtime = globalThis as { process?: NodeScheduling; setImmediate?: (cb: () => void) => void };
 
+/**
+ * Runs as a microtask after an inline call. A tick queued from a microtask runs only once the
+ * microtask queue is empty, i.e. when the current event's work is done; a caller chaining calls
+ * through microtasks never gets there.
+ */
 function endStretch() {
   inlineThisStretch = false;
+  if (!drainCheckArmed && inlineThisTurn) {
+    drainCheckArmed = true;
+    runtime.process?.nextTick(markDrained);
+  }
 }
 function markDrained() {
+  drainCheckArmed = false;
   drainedSinceInline = true;
 }
 function endTurn() {
@@ -48,15 +59,10 @@ function mayRunInline(): boolean {
   inlineThisStretch = true;
   queueMicrotask(endStretch);
   const { process, setImmediate } = runtime;
-  if (process?.nextTick && setImmediate) {
+  if (process?.nextTick && setImmediate && !turnResetArmed) {
     inlineThisTurn = true;
-    // nextTick callbacks run once the microtask queue is empty, i.e. when the current event's
-    // work is done; a caller chaining calls through microtasks never gets there.
-    process.nextTick(markDrained);
-    if (!turnResetArmed) {
-      turnResetArmed = true;
-      setImmediate(endTurn);
-    }
+    turnResetArmed = true;
+    setImmediate(endTurn);
   }
   return true;
 }
