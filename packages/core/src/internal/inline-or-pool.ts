@@ -87,8 +87,8 @@ export function inlineOrPool<A extends unknown[], R>(
 ): (...args: A) => R | Promise<R> {
   return (...args) => {
     if (mayRunInline()) return inline(...args);
-    pooledInFlight++;
     const result = pooled(...args);
+    pooledInFlight++;
     result.then(settled, settled);
     return result;
   };
