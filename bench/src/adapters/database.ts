@@ -11,6 +11,8 @@ export type AdapterName = "drizzle" | "prisma";
 export interface BenchDatabase {
   label: string;
   dialect: Dialect;
+  /** The server's process name, whose CPU time is measured per refresh; none when in-process. */
+  serverProcess?: string;
   /** Drops and creates the adapter's tables (its own migration) and the baseline table. */
   reset(migration: string[]): Promise<void>;
   /** Adds bulk sessions `from + 1 … to`, each with its token row, and as many baseline rows. */

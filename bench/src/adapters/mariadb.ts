@@ -22,6 +22,7 @@ export async function openMariaDb(url: string, poolSize: number): Promise<BenchD
   return {
     label: `MariaDB ${version}`,
     dialect: "mysql",
+    serverProcess: "mariadbd",
     async reset(migration) {
       await setup.query("SET foreign_key_checks = 0");
       for (const table of TABLES) await setup.query(`DROP TABLE IF EXISTS \`${table}\``);

@@ -41,6 +41,7 @@ export async function openPostgres(url: string, poolSize: number): Promise<Bench
   return {
     label: `PostgreSQL ${version.rows[0].server_version.split(" ")[0]}`,
     dialect: "postgresql",
+    serverProcess: "postgres",
     async reset(migration) {
       await setup.query(`DROP TABLE IF EXISTS ${TABLES.join(", ")} CASCADE`);
       for (const statement of migration) await setup.query(statement);

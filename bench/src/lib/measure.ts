@@ -1,3 +1,4 @@
+import type { Meter } from "./cpu.js";
 import { type Stat, stat } from "./stats.js";
 
 /** One operation; sync operations are run back to back, async ones awaited. */
@@ -21,7 +22,21 @@ export async function throughput(
   concurrency: number,
   durationMs: number,
 ): Promise<number> {
+  return (await run(factory, concurrency, durationMs, [])).rate;
+}
+
+/**
+ * {@link throughput}, with what each meter counted per operation, from after the workers are
+ * set up to when the last operation settled.
+ */
+async function run(
+  factory: WorkerFactory,
+  concurrency: number,
+  durationMs: number,
+  meters: Meter[],
+): Promise<{ rate: number; perOp: number[] }> {
   const ops = await Promise.all(Array.from({ length: concurrency }, (_, i) => factory(i)));
+  const before = meters.map((read) => read());
   let count = 0;
   const start = performance.now();
   const end = start + durationMs;
@@ -34,27 +49,57 @@ export async function throughput(
       }
     }),
   );
-  return count / ((performance.now() - start) / 1000);
+  const rate = count / ((performance.now() - start) / 1000);
+  return { rate, perOp: meters.map((read, i) => (read() - (before[i] as number)) / count) };
 }
+
+/** A variant's rates, and what each meter counted per operation in the same runs. */
+export type Measured<M extends string> = Stat & { perOp: Record<M, Stat> };
 
 /**
  * Measures every variant `runs` times, interleaved (A B C, B C A, …) so that a noisy neighbour
  * or thermal drift hits all of them alike; each variant gets one discarded warm-up run first.
  */
-export async function compare<K extends string>(
+export async function compare<K extends string, M extends string = never>(
   variants: Record<K, WorkerFactory>,
-  options: { concurrency: number; runs: number; durationMs: number },
-): Promise<Record<K, Stat>> {
+  options: {
+    concurrency: number;
+    runs: number;
+    durationMs: number;
+    /** Counters (e.g. CPU ms) read around each measured run and divided by its operations. */
+    meters?: Record<M, Meter>;
+  },
+): Promise<Record<K, Measured<M>>> {
   const names = Object.keys(variants) as K[];
-  const samples = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
+  const meterNames = Object.keys(options.meters ?? {}) as M[];
+  const meters = meterNames.map((m) => (options.meters as Record<M, Meter>)[m]);
+  const rates = new Map(names.map((n) => [n, [] as number[]]));
+  const costs = new Map(names.map((n) => [n, meterNames.map(() => [] as number[])]));
   for (const name of names) {
     await throughput(variants[name], options.concurrency, options.durationMs / 2);
   }
-  for (let run = 0; run < options.runs; run++) {
+  for (let round = 0; round < options.runs; round++) {
     for (let i = 0; i < names.length; i++) {
-      const name = names[(run + i) % names.length] as K;
-      samples[name].push(await throughput(variants[name], options.concurrency, options.durationMs));
+      const name = names[(round + i) % names.length] as K;
+      const { rate, perOp } = await run(
+        variants[name],
+        options.concurrency,
+        options.durationMs,
+        meters,
+      );
+      rates.get(name)?.push(rate);
+      perOp.forEach((value, m) => costs.get(name)?.[m]?.push(value));
     }
   }
-  return Object.fromEntries(names.map((n) => [n, stat(samples[n])])) as Record<K, Stat>;
+  return Object.fromEntries(
+    names.map((n) => [
+      n,
+      {
+        ...stat(rates.get(n) as number[]),
+        perOp: Object.fromEntries(
+          meterNames.map((m, i) => [m, stat(costs.get(n)?.[i] as number[])]),
+        ) as Record<M, Stat>,
+      },
+    ]),
+  ) as Record<K, Measured<M>>;
 }
