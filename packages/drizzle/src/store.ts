@@ -78,8 +78,9 @@ export interface DrizzleStoreOptions<TTables> {
    * later keeps them when `max_prepared_statements` is above 0). Left `true` there, the store
    * still recovers on its own: the first refresh that finds its statement gone is retried
    * unnamed, and that store prepares nothing by name from then on. Applies to drivers that take
-   * the statement's name (node-postgres and its kin); postgres-js follows its own `prepare`
-   * option, and PGlite has no server to keep statements. Ignored by MySQL and SQLite.
+   * the statement's name (node-postgres and its kin), and to PGlite, on whose one backend the
+   * store prepares the statement itself; postgres-js follows its own `prepare` option. Ignored
+   * by MySQL and SQLite.
    *
    * @example
    * ```ts

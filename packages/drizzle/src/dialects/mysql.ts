@@ -7,12 +7,11 @@ import type {
 } from "drizzle-orm/mysql-core";
 import type { MySqlTokensTables } from "../schema/mysql.js";
 import {
+  byShape,
   type DialectOps,
-  livePlaceholders,
   liveRotated,
   liveRotationChanges,
   liveRotationTarget,
-  liveShape,
   purgeCandidates,
   type Queries,
   type Row,
@@ -71,7 +70,7 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
    * statement is built once per shape and prepared, so no query is rebuilt per refresh.
    */
   const liveStatements = (rotation: LiveRotation) => {
-    const target = liveRotationTarget(queries, t, rotation);
+    const target = liveRotationTarget(t, rotation);
     const value = (name: string) => sql.placeholder(name);
     return {
       read: db.select({ session: sessions }).from(sessions).where(target).limit(1).prepare(),
@@ -87,7 +86,7 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
       update: db.update(sessions).set(liveRotationChanges(t, rotation)).where(target).prepare(),
     };
   };
-  const live = new Map<string, ReturnType<typeof liveStatements>>();
+  const live = byShape(liveStatements);
 
   return {
     async createSession(session, token) {
@@ -113,12 +112,7 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
     },
 
     async rotateLive(rotation) {
-      const shape = liveShape(rotation);
-      let statements = live.get(shape);
-      if (!statements) {
-        statements = liveStatements(livePlaceholders(rotation));
-        live.set(shape, statements);
-      }
+      const statements = live.for(rotation);
       const values = rotation as unknown as Record<string, unknown>;
       const [found] = (await statements.read.execute(values)) as Array<{ session: Row }>;
       if (!found) return undefined;

@@ -1,17 +1,16 @@
 import type { LiveRotation } from "@tokens/core";
-import { inArray } from "drizzle-orm";
+import { fillPlaceholders, getTableColumns, inArray } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { PgTokensTables } from "../schema/pg.js";
 import {
+  byShape,
   type DialectOps,
   driverError,
   endedBefore,
-  livePlaceholders,
   liveRotationChanges,
   liveRotationTarget,
-  liveShape,
   liveSuccessorSelection,
-  type Queries,
+  type Row,
   rotationChanges,
   rotationTarget,
   sessionRow,
@@ -19,6 +18,7 @@ import {
   type Tables,
   tokenRow,
 } from "../shared.js";
+import { pgliteClient, pgliteStatement } from "./pglite.js";
 
 /**
  * A Drizzle PostgreSQL database of any driver (node-postgres, postgres-js, PGlite, …), whatever
@@ -72,24 +72,26 @@ function statementLost(error: unknown): boolean {
 export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): DialectOps {
   const t = tables as unknown as Tables;
   const { sessions, tokens } = tables;
-  const queries = db as unknown as Queries;
 
   /**
    * `rotateLive` as one statement, as `rotate`: the UPDATE's row lock serializes concurrent
    * callers, and a loser re-checks the WHERE against the winner's row, matches nothing and
    * inserts nothing. Prepared once per shape, so no refresh rebuilds the query; and, `named`,
    * as a server-side statement, so no refresh pays PostgreSQL's parse and plan either (a large
-   * part of the statement's cost). Drivers that take no name (PGlite, postgres-js,
-   * which follows its own `prepare` option) ignore it.
+   * part of the statement's cost). Drivers that take no name (postgres-js, which follows its
+   * own `prepare` option) ignore it; PGlite, whose driver is one of them, gets the statement
+   * through its protocol API instead (see `pgliteStatement`).
    */
   const liveStatement = (rotation: LiveRotation) => {
-    const rotated = db.$with("rotated").as(
-      db
-        .update(sessions)
-        .set(liveRotationChanges(t, rotation))
-        .where(liveRotationTarget(queries, t, rotation))
-        .returning(),
-    );
+    const rotated = db
+      .$with("rotated")
+      .as(
+        db
+          .update(sessions)
+          .set(liveRotationChanges(t, rotation))
+          .where(liveRotationTarget(t, rotation))
+          .returning(),
+      );
     const successor = db.$with("successor").as(
       db
         .insert(tokens)
@@ -106,20 +108,23 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
         .returning({ hash: tokens.hash }),
     );
     const query = db.with(rotated, successor).select().from(rotated);
-    return query.prepare(named ? statementName(query.toSQL().sql) : "");
+    const { sql: text, params } = query.toSQL();
+    const name = named ? statementName(text) : "";
+    const prepared = query.prepare(name);
+    const viaDriver = async (values: Record<string, unknown>) =>
+      (await prepared.execute(values))[0] as Row | undefined;
+    const client = named ? pgliteClient(db) : undefined;
+    if (!client) return viaDriver;
+    const direct = pgliteStatement(client, name, text, Object.keys(getTableColumns(sessions)));
+    return async (values: Record<string, unknown>) => {
+      const read = await direct(fillPlaceholders(params, values));
+      return read === null ? viaDriver(values) : read;
+    };
   };
   /** The statements by shape, named or not as `named` was when they were built. */
-  const live = new Map<string, ReturnType<typeof liveStatement>>();
-  const execute = async (rotation: LiveRotation) => {
-    const shape = liveShape(rotation);
-    let statement = live.get(shape);
-    if (!statement) {
-      statement = liveStatement(livePlaceholders(rotation));
-      live.set(shape, statement);
-    }
-    const [row] = await statement.execute(rotation as unknown as Record<string, unknown>);
-    return row;
-  };
+  const live = byShape(liveStatement);
+  const execute = (rotation: LiveRotation) =>
+    live.for(rotation)(rotation as unknown as Record<string, unknown>);
 
   return {
     async createSession(session, token) {
