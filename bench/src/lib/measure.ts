@@ -88,7 +88,7 @@ export async function compare<K extends string, M extends string = never>(
         meters,
       );
       rates.get(name)?.push(rate);
-      perOp.forEach((value, m) => costs.get(name)?.[m]?.push(value));
+      for (const [m, value] of perOp.entries()) costs.get(name)?.[m]?.push(value);
     }
   }
   return Object.fromEntries(
