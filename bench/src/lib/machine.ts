@@ -35,7 +35,8 @@ export interface Machine {
 /** The facts needed to compare these figures with another run. */
 export function describeMachine(serverVersions: Record<string, string>): Machine {
   const cpus = os.cpus();
-  const dirty = git("status", "--porcelain").length > 0;
+  // The results file itself does not count: a run often follows a run that rewrote it.
+  const dirty = git("status", "--porcelain", "--", ".", ":!bench/RESULTS.md").length > 0;
   const lines = [
     `CPU: ${cpus[0]?.model ?? "unknown"}, ${os.availableParallelism()} logical cores`,
     `Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
