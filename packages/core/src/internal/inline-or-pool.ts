@@ -17,12 +17,14 @@
 let pooledInFlight = 0;
 /** An inline call ran and the microtasks queued since have not all run yet. */
 let inlineThisStretch = false;
-/** An inline call ran in this turn of the event loop (cleared in its check phase). */
+/**
+ * An inline call ran in this turn of the event loop; cleared in its check phase, by the one
+ * `setImmediate` the first such call arms.
+ */
 let inlineThisTurn = false;
 /** Every microtask queued before that inline call has run: a later call is another event's. */
 let drainedSinceInline = false;
 let drainCheckArmed = false;
-let turnResetArmed = false;
 
 interface NodeScheduling {
   nextTick(callback: () => void): void;
@@ -47,7 +49,6 @@ function markDrained() {
   drainedSinceInline = true;
 }
 function endTurn() {
-  turnResetArmed = false;
   inlineThisTurn = false;
   drainedSinceInline = false;
 }
@@ -59,9 +60,8 @@ function mayRunInline(): boolean {
   inlineThisStretch = true;
   queueMicrotask(endStretch);
   const { process, setImmediate } = runtime;
-  if (process?.nextTick && setImmediate && !turnResetArmed) {
+  if (process?.nextTick && setImmediate && !inlineThisTurn) {
     inlineThisTurn = true;
-    turnResetArmed = true;
     setImmediate(endTurn);
   }
   return true;
