@@ -72,6 +72,7 @@ function statementLost(error: unknown): boolean {
 export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): DialectOps {
   const t = tables as unknown as Tables;
   const { sessions, tokens } = tables;
+  const pglite = pgliteClient(db);
 
   /**
    * `rotateLive` as one statement, as `rotate`: the UPDATE's row lock serializes concurrent
@@ -113,9 +114,8 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
     const prepared = query.prepare(name);
     const viaDriver = async (values: Record<string, unknown>) =>
       (await prepared.execute(values))[0] as Row | undefined;
-    const client = named ? pgliteClient(db) : undefined;
-    if (!client) return viaDriver;
-    const direct = pgliteStatement(client, name, text, Object.keys(getTableColumns(sessions)));
+    if (!named || !pglite) return viaDriver;
+    const direct = pgliteStatement(pglite, name, text, Object.keys(getTableColumns(sessions)));
     return async (values: Record<string, unknown>) => {
       const read = await direct(fillPlaceholders(params, values));
       return read === null ? viaDriver(values) : read;
