@@ -1,5 +1,5 @@
 import { type BenchContext, envList, type Section, workspacePackage } from "./lib/context.js";
-import { compareHttp, formRefresh, LoadClient, ServerProcess } from "./load/harness.js";
+import { addCpuRow, compareHttp, formRefresh, LoadClient, ServerProcess } from "./load/harness.js";
 
 const SECTION = "http";
 const OVERHEAD_TARGET = {
@@ -74,6 +74,18 @@ async function measureFramework(
       );
       row(`${label}: refresh through the binding`, result.binding, "fixed JSON", result.fixed);
       row(`${label}: refresh by hand (tokens.refresh)`, result.manual, "fixed JSON", result.fixed);
+      if (concurrency === concurrencies.at(-1)) {
+        addCpuRow(
+          ctx,
+          {
+            section: SECTION,
+            measure: `${label}: server CPU per refresh through the binding`,
+            concurrency,
+          },
+          result.binding,
+          { name: "same refresh by hand", value: result.manual },
+        );
+      }
     }
   } finally {
     await Promise.all(servers.map((s) => s.close()));
@@ -109,7 +121,7 @@ export const httpSection: Section = {
     }
     ctx.note(
       SECTION,
-      "Three servers per framework, each in its own process, on the memory store: the binding's refresh endpoint (POST /auth/token/refresh, form body), the same refresh written by hand as a route calling tokens.refresh (POST /token), and a route answering a fixed JSON body of the same size. The binding's overhead is its cost over the hand-written route (target: at most 20% more time per request); the fixed-JSON column shows how much of the framework's ceiling a refresh leaves, most of it being core's signing and rotation.",
+      "Three servers per framework, each in its own process, on the memory store: the binding's refresh endpoint (POST /auth/token/refresh, form body), the same refresh written by hand as a route calling tokens.refresh (POST /token), and a route answering a fixed JSON body of the same size. The binding's overhead is its cost over the hand-written route (target: at most 20% more time per request); the fixed-JSON column shows how much of the framework's ceiling a refresh leaves, most of it being core's signing and rotation. At the highest concurrency, the server-CPU row gives the CPU time of the server process (all its threads, from /proc) per answered refresh in the same runs: steadier than rates, because the load client's share of the cores does not enter it.",
     );
   },
 };

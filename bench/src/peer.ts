@@ -2,8 +2,10 @@ import { existsSync } from "node:fs";
 import { type BenchContext, envList, repoRoot, type Section } from "./lib/context.js";
 import { installedVersion } from "./lib/machine.js";
 import {
+  addCpuRow,
   compareHttp,
   formRefresh,
+  type HttpMeasured,
   type HttpSubject,
   LoadClient,
   ServerProcess,
@@ -79,6 +81,29 @@ export const peerSection: Section = {
         row("core on node:http, hand-written glue", result.coreNode, minimal);
         row("core on node:http, hand-written glue", result.coreNode, oidc);
         row("oidc-provider /token refresh", result.oidc, minimal);
+        if (concurrency === concurrencies.at(-1)) {
+          const minimalCpu = { name: minimal.name, value: result.minimal };
+          const oidcCpu = { name: oidc.name, value: result.oidc };
+          const cpu = (
+            measure: string,
+            value: HttpMeasured | undefined,
+            baseline: { name: string; value: HttpMeasured | undefined },
+          ) => {
+            if (value === undefined || baseline.value === undefined) return;
+            addCpuRow(
+              ctx,
+              { section: SECTION, measure: `${measure}: server CPU per refresh`, concurrency },
+              value,
+              { name: baseline.name, value: baseline.value },
+            );
+          };
+          if (result.quickstart) {
+            cpu("quickstart refresh endpoint", result.quickstart, minimalCpu);
+            cpu("quickstart refresh endpoint", result.quickstart, oidcCpu);
+          }
+          cpu("core on node:http, hand-written glue", result.coreNode, minimalCpu);
+          cpu("oidc-provider /token refresh", result.oidc, minimalCpu);
+        }
       }
     } finally {
       await Promise.all(servers.map((s) => s.close()));
@@ -90,7 +115,7 @@ export const peerSection: Section = {
     );
     ctx.note(
       SECTION,
-      "Each autocannon connection is a client that presents the refresh token it received last, so every request is a real rotation; the load client runs in its own process. Only 2xx answers count.",
+      "Each autocannon connection is a client that presents the refresh token it received last, so every request is a real rotation; the load client runs in its own process. Only 2xx answers count. The server-CPU rows (highest concurrency, same runs) give the CPU time of each server process, all its threads, per answered refresh; their ratio is subject over baseline, so lower is better.",
     );
   },
 };

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { BenchContext } from "../lib/context.js";
+import { type Meter, processCpuOf } from "../lib/cpu.js";
 import { type Stat, stat } from "../lib/stats.js";
 import type { LoadJob, LoadResult, RequestSpec, ServerCommand, ServerMessage } from "./protocol.js";
 
@@ -24,12 +25,15 @@ function execArgv(profile: boolean): string[] {
 export class ServerProcess {
   private seq = 0;
   private readonly waiting = new Map<number, (tokens: string[]) => void>();
+  /** CPU time of the server process (every thread), where the OS lets us read it. */
+  readonly cpu: Meter | undefined;
 
   private constructor(
     readonly target: string,
     readonly port: number,
     private readonly child: ChildProcess,
   ) {
+    this.cpu = child.pid === undefined ? undefined : processCpuOf(child.pid);
     child.on("message", (message: ServerMessage) => {
       if (message.type === "seeded") {
         this.waiting.get(message.id)?.(message.tokens);
@@ -129,9 +133,16 @@ export interface HttpSubject {
   request: RequestSpec;
 }
 
+/** A subject's requests per second and, where it can be read, its server's CPU per request. */
+export type HttpMeasured = Stat & {
+  /** CPU time of the server process (all its threads) per 2xx answer, in µs. */
+  cpuPerRequest?: Stat;
+};
+
 /**
  * Requests per second (2xx only) of each subject at one concurrency, runs interleaved as in
- * `compare`. Every run starts from freshly seeded sessions; a failing answer is reported as a note.
+ * `compare`, with the server process's CPU per request measured over the same runs. Every run
+ * starts from freshly seeded sessions; a failing answer is reported as a note.
  */
 export async function compareHttp<K extends string>(
   ctx: BenchContext,
@@ -140,29 +151,64 @@ export async function compareHttp<K extends string>(
   subjects: Record<K, HttpSubject>,
   concurrency: number,
   options: { warmupSec?: number } = {},
-): Promise<Record<K, Stat>> {
+): Promise<Record<K, HttpMeasured>> {
   const names = Object.keys(subjects) as K[];
-  const samples = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
+  const rates = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
+  const cpu = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
   const once = async (name: K, durationSec: number) => {
     const subject = subjects[name];
     const tokens = await subject.server.seed(concurrency);
+    const before = subject.server.cpu?.();
     const result = await client.run(subject.server.port, subject.request, tokens, durationSec);
+    const after = subject.server.cpu?.();
     if (result.failed > 0 || result.errors > 0) {
       ctx.note(
         section,
         `${subject.name} @${concurrency}: ${result.failed} failed answers, ${result.errors} connection errors out of ${result.ok + result.failed}${result.failure ? ` (first: ${result.failure})` : ""}`,
       );
     }
-    return result.rate;
+    const perRequest =
+      before === undefined || after === undefined || result.ok === 0
+        ? undefined
+        : ((after - before) * 1000) / result.ok;
+    return { rate: result.rate, perRequest };
   };
   if (options.warmupSec) for (const name of names) await once(name, options.warmupSec);
   for (let run = 0; run < ctx.runs; run++) {
     for (let i = 0; i < names.length; i++) {
       const name = names[(run + i) % names.length] as K;
-      samples[name].push(await once(name, ctx.httpDurationSec));
+      const { rate, perRequest } = await once(name, ctx.httpDurationSec);
+      rates[name].push(rate);
+      if (perRequest !== undefined && Number.isFinite(perRequest)) cpu[name].push(perRequest);
     }
   }
-  return Object.fromEntries(names.map((n) => [n, stat(samples[n])])) as Record<K, Stat>;
+  return Object.fromEntries(
+    names.map((n) => {
+      const measured: HttpMeasured = stat(rates[n]);
+      // Only with a reading for every run, so the samples pair up run by run with others'.
+      if (cpu[n].length === ctx.runs) measured.cpuPerRequest = stat(cpu[n]);
+      return [n, measured];
+    }),
+  ) as Record<K, HttpMeasured>;
+}
+
+/**
+ * A row of the server process's CPU per request, subject beside baseline (µs; the ratio is
+ * subject over baseline, so lower is better), when both could be measured.
+ */
+export function addCpuRow(
+  ctx: BenchContext,
+  row: { section: string; measure: string; concurrency: number },
+  value: HttpMeasured,
+  baseline: { name: string; value: HttpMeasured },
+): void {
+  if (!value.cpuPerRequest || !baseline.value.cpuPerRequest) return;
+  ctx.add({
+    ...row,
+    unit: "µs",
+    value: value.cpuPerRequest,
+    baseline: { name: baseline.name, value: baseline.value.cpuPerRequest },
+  });
 }
 
 /** The refresh grant as a form body (RFC 6749 §6), which every server here accepts. */
