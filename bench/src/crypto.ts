@@ -342,7 +342,7 @@ export const cryptoSection: Section = {
     if (typeof internals !== "string") await refreshTokenRows(ctx, internals);
     ctx.note(
       SECTION,
-      "Baseline at concurrency 1: the synchronous node:crypto call; at 32 in flight: its callback form (libuv thread pool), except HMAC, which has none. Both sign or verify exactly the JWS signing input core produced. Core runs its own compact-JWS code; with Node's crypto available, an HMAC is computed inline, and each asymmetric operation runs inline (Node's synchronous call) while nothing else is waiting and on the thread pool (Web Crypto) when calls overlap (packages/core/src/internal/inline-or-pool.ts).",
+      "Baseline at concurrency 1: the synchronous node:crypto call; at 32 in flight: its callback form (libuv thread pool), except HMAC, which has none. Both sign or verify exactly the JWS signing input core produced. Core runs its own compact-JWS code; with Node's crypto available, an HMAC is computed inline, and each asymmetric operation runs inline (Node's synchronous call) while nothing else is waiting and on the thread pool (Node's callback form; Web Crypto where that form is missing) when calls overlap (packages/core/src/internal/inline-or-pool.ts).",
     );
   },
 };

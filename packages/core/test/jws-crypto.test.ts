@@ -8,7 +8,7 @@ import {
   type SigningAlgorithm,
   type SigningKey,
 } from "../src/index.js";
-import { signatureOps, usePortableCrypto } from "../src/internal/jws-crypto.js";
+import { type SignatureOps, signatureOps, usePortableCrypto } from "../src/internal/jws-crypto.js";
 import { ALGORITHMS } from "./support/jws.js";
 
 function publicPart(jwk: SigningKey) {
@@ -16,14 +16,19 @@ function publicPart(jwk: SigningKey) {
   return rest;
 }
 
-async function roundTrip(alg: SigningAlgorithm, break_?: (crypto: object) => object) {
+/** A fresh key's operations, with the runtime's Node crypto changed by `break_` if given. */
+async function opsWith(alg: SigningAlgorithm, break_?: (crypto: object) => object) {
   const getBuiltinModule = process.getBuiltinModule.bind(process);
   if (break_) {
     vi.spyOn(process, "getBuiltinModule").mockImplementation(((id: string) =>
       id === "node:crypto" ? break_(getBuiltinModule(id)) : getBuiltinModule(id)) as never);
   }
   const jwk = await generateSigningKey(alg);
-  const ops = await signatureOps(jwk, publicPart(jwk));
+  return signatureOps(jwk, publicPart(jwk));
+}
+
+async function roundTrip(alg: SigningAlgorithm, break_?: (crypto: object) => object) {
+  const ops = await opsWith(alg, break_);
   const signature = new Uint8Array(await ops.sign("header.payload"));
   expect(await ops.verify("header.payload", signature)).toBe(true);
   expect(await ops.verify("header.payloaD", signature)).toBe(false);
@@ -31,6 +36,39 @@ async function roundTrip(alg: SigningAlgorithm, break_?: (crypto: object) => obj
 }
 
 const PORTABLE = { sign: "portable", verify: "portable" };
+const SCHEDULED = { sign: "scheduled", verify: "scheduled", pool: "node" };
+const ASYMMETRIC = ALGORITHMS.filter((alg) => alg !== "HS256");
+
+type Callback = (error: Error | null, value: unknown) => void;
+
+/** Node's crypto with `sign` and `verify` changed only in their callback form. */
+function withCallbackForm(onCallback: (answer: () => unknown, callback: Callback) => unknown) {
+  return (crypto: object) => {
+    const node = crypto as Record<"sign" | "verify", (...args: unknown[]) => unknown>;
+    const wrap =
+      (original: (...args: unknown[]) => unknown) =>
+      (...args: unknown[]) => {
+        const last = args.at(-1);
+        if (typeof last !== "function") return original(...args);
+        return onCallback(() => original(...args.slice(0, -1)), last as Callback);
+      };
+    return { ...crypto, sign: wrap(node.sign), verify: wrap(node.verify) };
+  };
+}
+
+/** Signs and checks with calls overlapping, which puts all but the first on the pool. */
+async function overlapping(ops: SignatureOps) {
+  const signatures = await Promise.all(
+    Array.from({ length: 4 }, async () => new Uint8Array(await ops.sign("header.payload"))),
+  );
+  const checks = await Promise.all(
+    signatures.flatMap((signature) => [
+      ops.verify("header.payload", signature),
+      ops.verify("header.payloaD", signature),
+    ]),
+  );
+  expect(checks).toEqual(Array(4).fill([true, false]).flat());
+}
 
 describe("signature backends", () => {
   afterEach(() => {
@@ -39,9 +77,9 @@ describe("signature backends", () => {
   });
 
   it.each<[SigningAlgorithm, object]>([
-    ["EdDSA", { sign: "scheduled", verify: "scheduled" }],
-    ["ES256", { sign: "scheduled", verify: "scheduled" }],
-    ["RS256", { sign: "scheduled", verify: "scheduled" }],
+    ["EdDSA", SCHEDULED],
+    ["ES256", SCHEDULED],
+    ["RS256", SCHEDULED],
     ["HS256", { sign: "node", verify: "node" }],
   ])("%s runs on Node's crypto where the runtime has it", async (alg, expected) => {
     expect(await roundTrip(alg)).toEqual(expected);
@@ -80,6 +118,48 @@ describe("signature backends", () => {
       createHmac: () => ({ update: () => ({ digest: () => new Uint8Array(32) }) }),
     });
     expect(await roundTrip(alg, lenient)).toEqual(PORTABLE);
+  });
+
+  it.each(ASYMMETRIC)("%s runs pooled calls through Node's callback form", async (alg) => {
+    let pooled = 0;
+    const counting = withCallbackForm((answer, callback) => {
+      pooled++;
+      queueMicrotask(() => callback(null, answer()));
+    });
+    const ops = await opsWith(alg, counting);
+    expect(ops.backend).toEqual(SCHEDULED);
+    // The probe's sign and two checks.
+    expect(pooled).toBe(3);
+    await overlapping(ops);
+    // Every overlapping call but the first of each batch.
+    expect(pooled).toBe(3 + 3 + 7);
+  });
+
+  it.each<[string, (answer: () => unknown, callback: Callback) => unknown]>([
+    ["answers synchronously", (answer) => answer()],
+    ["never calls back", () => undefined],
+    ["disagrees with Web Crypto", (_answer, callback) => callback(null, new Uint8Array(64))],
+    [
+      "throws",
+      () => {
+        throw new TypeError("callback not supported");
+      },
+    ],
+  ])("pools through Web Crypto when the callback form %s", async (_, behaviour) => {
+    const ops = await opsWith("EdDSA", withCallbackForm(behaviour));
+    expect(ops.backend).toEqual({ ...SCHEDULED, pool: "portable" });
+    await overlapping(ops);
+  });
+
+  it("pools through Web Crypto on Deno, whose callback form computes on the calling thread", async () => {
+    vi.stubGlobal("Deno", {});
+    try {
+      const ops = await opsWith("EdDSA");
+      expect(ops.backend).toEqual({ ...SCHEDULED, pool: "portable" });
+      await overlapping(ops);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it("refuses RSA keys under 2048 bits at configuration", () => {

@@ -1,7 +1,8 @@
 /**
  * Runs each signature operation either inline — Node's synchronous one-shot call: no hand-off,
- * the lowest latency — or on the thread pool — Web Crypto, which Node runs on libuv's pool, so
- * other cores do the work while this thread serves other callers. Inline while this thread has
+ * the lowest latency — or on the thread pool — the same call's callback form (or Web Crypto),
+ * which Node runs on libuv's pool, so other cores do the work while this thread serves other
+ * callers. Inline while this thread has
  * nothing else waiting; the pool as soon as calls overlap, which is when other cores pay off:
  *
  * - a pooled call is still in flight (the pool is already busy for this process);

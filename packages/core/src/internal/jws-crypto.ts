@@ -15,8 +15,11 @@ type Bytes = Uint8Array<ArrayBuffer>;
 export interface SignatureOps {
   sign(input: string): Uint8Array | Promise<Uint8Array>;
   verify(input: string, signature: Bytes): boolean | Promise<boolean>;
-  /** Which implementation each operation runs on. */
-  backend: { sign: Backend; verify: Backend };
+  /**
+   * Which implementation each operation runs on; for `scheduled` ones, also which carries the
+   * pooled calls: Node's callback form (`node`) or Web Crypto (`portable`).
+   */
+  backend: { sign: Backend; verify: Backend; pool?: "node" | "portable" };
 }
 
 /** Signature operations answering with `S` and `V`. */
@@ -47,19 +50,24 @@ export function usePortableCrypto(portable: boolean): void {
  * The signature operations for a configured key: the portable ones, or, where the runtime
  * offers Node's crypto, those. An HMAC is a few microseconds: always computed inline. Signatures
  * and checks with asymmetric keys (20–350 µs) are scheduled: inline, a thread-pool round trip
- * costs more than it saves; with calls overlapping, the pool spreads them over the cores.
+ * costs more than it saves; with calls overlapping, the pool spreads them over the cores. On the
+ * pool, Node's callback form where it works (it dispatches in about half the main-thread time of
+ * Web Crypto, which checks and copies its arguments first), else Web Crypto.
  */
 export async function signatureOps(jwk: SigningKey, publicJwk: JWK): Promise<SignatureOps> {
   const portable = await portableOps(jwk, publicJwk);
   const native = nodeOps(jwk, publicJwk);
   if (!native || !(await agree(native, portable))) return portable;
-  if (jwk.alg === "HS256") return native;
-  // Web Crypto answers asymmetric operations with promises; Node's one-shot calls synchronously.
-  const pooled = portable as InlineOps<Promise<Uint8Array>, Promise<boolean>>;
+  if (jwk.alg === "HS256" || !native.pooled) return native;
+  const viaNode = callbacksUseThreads() && (await agree(native.pooled, portable));
+  // Web Crypto answers asymmetric operations with promises, as the callback form does here.
+  const pooled = viaNode
+    ? native.pooled
+    : (portable as InlineOps<Promise<Uint8Array>, Promise<boolean>>);
   return {
     sign: inlineOrPool(native.sign, pooled.sign),
     verify: inlineOrPool(native.verify, pooled.verify),
-    backend: { sign: "scheduled", verify: "scheduled" },
+    backend: { sign: "scheduled", verify: "scheduled", pool: viaNode ? "node" : "portable" },
   };
 }
 
@@ -110,7 +118,21 @@ interface NodeCrypto {
     key: object,
   ): { update(data: Uint8Array): { digest(): Uint8Array } };
   sign(algorithm: string | null, data: Uint8Array, key: object): Uint8Array;
+  /** The callback form: runs on libuv's thread pool. */
+  sign(
+    algorithm: string | null,
+    data: Uint8Array,
+    key: object,
+    callback: (error: Error | null, signature: Uint8Array) => void,
+  ): unknown;
   verify(algorithm: string | null, data: Uint8Array, key: object, signature: Uint8Array): boolean;
+  verify(
+    algorithm: string | null,
+    data: Uint8Array,
+    key: object,
+    signature: Uint8Array,
+    callback: (error: Error | null, valid: boolean) => void,
+  ): unknown;
   /** One-shot digest: Node ≥ 20.12 and 21.7, not every compatibility layer. */
   hash?(algorithm: "sha256", data: Uint8Array, outputEncoding: "buffer"): Uint8Array;
 }
@@ -126,10 +148,11 @@ export function nodeCrypto(): NodeCrypto | undefined {
   return runtime.process?.getBuiltinModule?.("node:crypto") as NodeCrypto | undefined;
 }
 
-function nodeOps(
-  jwk: SigningKey,
-  publicJwk: JWK,
-): (SignatureOps & InlineOps<Uint8Array, boolean>) | undefined {
+/** Node's synchronous calls, and for asymmetric keys their callback (thread-pool) form. */
+type NodeOps = SignatureOps &
+  InlineOps<Uint8Array, boolean> & { pooled?: InlineOps<Promise<Uint8Array>, Promise<boolean>> };
+
+function nodeOps(jwk: SigningKey, publicJwk: JWK): NodeOps | undefined {
   const node = nodeCrypto();
   if (!node) return undefined;
   const backend = { sign: "node", verify: "node" } as const;
@@ -150,20 +173,71 @@ function nodeOps(
       sign: (input) => node.sign(digest, transientUtf8(input), signing),
       verify: (input, signature) => node.verify(digest, transientUtf8(input), verifying, signature),
       backend,
+      pooled: {
+        // Own copies of the bytes: the call returns before the pool reads them, and not every
+        // runtime copies them first as Node does.
+        sign: (input) =>
+          viaCallback((done) => node.sign(digest, utf8.encode(input), signing, done)),
+        verify: (input, signature) =>
+          viaCallback((done) =>
+            node.verify(digest, utf8.encode(input), verifying, signature.slice(), done),
+          ),
+      },
     };
   } catch {
     return undefined;
   }
 }
 
+/**
+ * Whether the callback form of `sign` and `verify` computes on other threads. Node and Bun run
+ * it on their thread pools; Deno's compatibility layer computes it on the calling thread before
+ * it calls back, where Web Crypto would have used other threads.
+ */
+function callbacksUseThreads(): boolean {
+  return (globalThis as { Deno?: unknown }).Deno === undefined;
+}
+
+/**
+ * A Node callback-style call as a promise. A runtime that ignores the callback and answers
+ * synchronously instead fails here, so the probe in `signatureOps` turns that form down.
+ */
+function viaCallback<T>(call: (done: (error: Error | null, value: T) => void) => unknown) {
+  return new Promise<T>((resolve, reject) => {
+    const returned = call((error, value) => (error ? reject(error) : resolve(value)));
+    if (returned !== undefined) reject(new TypeError("the callback form is not supported"));
+  });
+}
+
 const PROBE = "tokens/jws/backend-probe";
+/** How long the probe waits for a backend that answers through callbacks. */
+const PROBE_TIMEOUT_MS = 2_000;
 
 /**
  * Whether Node's operations agree with the portable ones on a probe, checked once per key:
  * Node-compatibility layers implement only parts of `node:crypto` (workerd, for one, rejects
  * ECDSA options), and a backend that throws or disagrees must not be used.
  */
-async function agree(native: SignatureOps, portable: SignatureOps): Promise<boolean> {
+async function agree(
+  native: Pick<SignatureOps, "sign" | "verify">,
+  portable: SignatureOps,
+): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // A callback that never comes must not hold key loading up forever.
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([agreeOnProbe(native, portable), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function agreeOnProbe(
+  native: Pick<SignatureOps, "sign" | "verify">,
+  portable: SignatureOps,
+): Promise<boolean> {
   try {
     const ours = new Uint8Array(await native.sign(PROBE));
     const theirs = new Uint8Array(await portable.sign(PROBE));
