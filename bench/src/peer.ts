@@ -51,8 +51,9 @@ export const peerSection: Section = {
         const result = await compareHttp(ctx, SECTION, client, subjects, concurrency, {
           warmupSec: concurrency === concurrencies[0] ? 1 : 0,
         });
-        const minimal = { name: "minimal node:http", value: result.minimal as never };
-        const oidc = { name: "oidc-provider", value: result.oidc as never };
+        // Both servers are always among the subjects.
+        const minimal = { name: "minimal node:http", value: result.minimal as HttpMeasured };
+        const oidc = { name: "oidc-provider", value: result.oidc as HttpMeasured };
         const row = (
           measure: string,
           value: unknown,
@@ -82,27 +83,22 @@ export const peerSection: Section = {
         row("core on node:http, hand-written glue", result.coreNode, oidc);
         row("oidc-provider /token refresh", result.oidc, minimal);
         if (concurrency === concurrencies.at(-1)) {
-          const minimalCpu = { name: minimal.name, value: result.minimal };
-          const oidcCpu = { name: oidc.name, value: result.oidc };
           const cpu = (
             measure: string,
             value: HttpMeasured | undefined,
-            baseline: { name: string; value: HttpMeasured | undefined },
+            baseline: typeof minimal,
           ) => {
-            if (value === undefined || baseline.value === undefined) return;
-            addCpuRow(
-              ctx,
-              { section: SECTION, measure: `${measure}: server CPU per refresh`, concurrency },
-              value,
-              { name: baseline.name, value: baseline.value },
-            );
+            const where = {
+              section: SECTION,
+              measure: `${measure}: server CPU per refresh`,
+              concurrency,
+            };
+            if (value) addCpuRow(ctx, where, value, baseline);
           };
-          if (result.quickstart) {
-            cpu("quickstart refresh endpoint", result.quickstart, minimalCpu);
-            cpu("quickstart refresh endpoint", result.quickstart, oidcCpu);
-          }
-          cpu("core on node:http, hand-written glue", result.coreNode, minimalCpu);
-          cpu("oidc-provider /token refresh", result.oidc, minimalCpu);
+          cpu("quickstart refresh endpoint", result.quickstart, minimal);
+          cpu("quickstart refresh endpoint", result.quickstart, oidc);
+          cpu("core on node:http, hand-written glue", result.coreNode, minimal);
+          cpu("oidc-provider /token refresh", result.oidc, minimal);
         }
       }
     } finally {
