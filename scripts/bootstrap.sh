@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up behind `npm test`, `npm run quickstart` and CI: pnpm, dependencies from the
 # lockfile, a build of every package, and (unless --no-services) the local PostgreSQL and MariaDB
-# the server-backed suites use plus Chromium for the browser tests.
+# the server-backed suites use, the FerretDB binary the MongoDB suites start (built once per
+# machine, see scripts/ferretdb.sh), plus Chromium for the browser tests.
 #
 # Quiet when there is nothing to do; a failing step prints its captured output and stops.
 # Exports nothing: scripts/test.sh decides the connection URLs.
@@ -116,6 +117,18 @@ if [ -x /usr/sbin/mariadbd ] && command -v mariadb-admin >/dev/null; then
   fi
 else
   say "MariaDB is not installed; its suites will skip"
+fi
+
+# --- FerretDB (MongoDB suites) --------------------------------------------------------------------
+# Only the binary: the vitest projects that need a MongoDB server start their own FerretDB from it
+# (and stop it) unless MONGODB_URL names a server. Cached per machine; the first build takes a few
+# minutes, later ones return at once.
+if ! bash scripts/ferretdb.sh path >/dev/null 2>&1; then
+  say "building FerretDB from the Go module proxy (once per machine)"
+  if ! bash scripts/ferretdb.sh build >"$log_dir/ferretdb.log" 2>&1; then
+    cat "$log_dir/ferretdb.log" >&2
+    say "FerretDB build failed; the MongoDB suites will skip unless MONGODB_URL is set"
+  fi
 fi
 
 # --- Chromium (browser tests of @tokens/client) --------------------------------------------------

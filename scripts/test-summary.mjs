@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Reads vitest's JSON report and prints, as its last line, `N passed, N failed, N skipped`.
 //
-// With TOKENS_REQUIRE_SERVERS=1 (CI sets it) a skipped test that belongs to a PostgreSQL or
-// MariaDB/MySQL suite is an error: those servers run on every CI machine, so such a skip means
-// a suite silently stopped testing its database. MongoDB suites may skip (no server here).
+// With TOKENS_REQUIRE_SERVERS=1 (CI sets it) a skipped test that belongs to a PostgreSQL,
+// MariaDB/MySQL or MongoDB suite is an error: those servers run on every CI machine (MongoDB's
+// wire protocol through the FerretDB the MongoDB projects start), so such a skip means a suite
+// silently stopped testing its database.
 //
 // Usage: node scripts/test-summary.mjs <report.json>
 // Exit: 0 when nothing failed (and, if required, no server suite skipped); 1 otherwise.
@@ -26,7 +27,7 @@ try {
 }
 
 // Suites CI must run: the database servers and the Debian Chromium it installs.
-const serverBacked = /postgres|mariadb|mysql|chromium/i;
+const serverBacked = /postgres|mariadb|mysql|mongo|ferretdb|chromium/i;
 // biome-ignore lint/suspicious/noUndeclaredEnvVars: a CI switch for this script, not an input of a turbo task
 const requireServers = process.env.TOKENS_REQUIRE_SERVERS === "1";
 
@@ -66,7 +67,7 @@ let ok = failed === 0;
 if (requireServers && serverSkips.length > 0) {
   ok = false;
   console.error(
-    `test-summary: ${serverSkips.length} PostgreSQL/MariaDB test(s) skipped, but TOKENS_REQUIRE_SERVERS=1 requires them to run:`,
+    `test-summary: ${serverSkips.length} PostgreSQL/MariaDB/MongoDB test(s) skipped, but TOKENS_REQUIRE_SERVERS=1 requires them to run:`,
   );
   for (const line of serverSkips.slice(0, 20)) console.error(`  - ${line}`);
   if (serverSkips.length > 20) console.error(`  … and ${serverSkips.length - 20} more`);

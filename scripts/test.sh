@@ -4,8 +4,11 @@
 # `N passed, N failed, N skipped` read from vitest's JSON report (test-results/vitest.json).
 #
 # POSTGRES_URL / MYSQL_URL / MONGODB_URL that are already set are used as they are; suites whose
-# URL stays unset skip with a warning. TOKENS_REQUIRE_SERVERS=1 turns a skipped PostgreSQL or
-# MariaDB test into a failure (CI sets it).
+# URL stays unset skip with a warning. MONGODB_URL is not decided here: without it the MongoDB
+# projects (`mongodb`, `express-mongodb`) each start a FerretDB of their own from the binary
+# bootstrap built, in a vitest globalSetup (packages/mongodb/test/support/global-setup.ts), and
+# stop it when vitest ends, so nothing is left running. TOKENS_REQUIRE_SERVERS=1 turns a skipped
+# PostgreSQL, MariaDB or MongoDB test into a failure (CI sets it).
 #
 # Usage: bash scripts/test.sh [vitest args…]   e.g. `npm test -- --project core`
 set -euo pipefail

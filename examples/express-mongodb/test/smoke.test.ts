@@ -1,24 +1,25 @@
-// The example against the MongoDB server MONGODB_URL names, with real `fetch`. Without
-// MONGODB_URL it is skipped, loudly: nothing stands in for a real server. The tests that need
-// no server are in unavailable.test.ts.
+// The example against a real MongoDB wire-protocol server, with real `fetch`: the one
+// MONGODB_URL names, or else a FerretDB the project's globalSetup started
+// (packages/mongodb/test/support/global-setup.ts). With neither it is skipped, loudly. The tests
+// that need no server are in unavailable.test.ts.
 import { generateSigningKey, type SigningKey } from "@tokens/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testServer } from "../../../packages/mongodb/test/support/server.js";
 import { loginRefreshReuse } from "../../shared/flow.js";
 import { createApp } from "../src/app.js";
 import { type Database, openDatabase } from "../src/database.js";
 import { expectPublicJwks, login, refresh, revoke, type Served, serve } from "./support.js";
 
-const url = process.env.MONGODB_URL;
-if (!url) {
+const server = testServer();
+const url = server?.url;
+if (!server) {
   console.warn(
-    "[express-mongodb] SKIPPED the smoke test against MongoDB: MONGODB_URL is not set " +
-      "(e.g. MONGODB_URL=mongodb://127.0.0.1:27017). See examples/express-mongodb/README.md.",
+    "[express-mongodb] SKIPPED the smoke test: MONGODB_URL is not set and no FerretDB could " +
+      "start (bash scripts/bootstrap.sh builds it). See examples/express-mongodb/README.md.",
   );
 }
 
-// No MongoDB server can run on the CI machine, so this suite runs only where MONGODB_URL points
-// at one; test/unavailable.test.ts exercises the real driver without a server on every run.
-describe.skipIf(!url)("express-mongodb on a real MongoDB (needs MONGODB_URL)", () => {
+describe.skipIf(!url)(`express-mongodb on ${server?.name ?? "MongoDB"}`, () => {
   let database: Database;
   let key: SigningKey;
   let served: Served;

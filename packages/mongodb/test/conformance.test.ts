@@ -1,6 +1,7 @@
-// The store conformance suite and the MongoDB-specific checks, against the server MONGODB_URL
-// names (standalone, replica set or mongos; see README.md). Without MONGODB_URL everything here
-// is skipped, loudly: there is no stand-in for a real server.
+// The store conformance suite and the MongoDB-specific checks, against the server the project's
+// globalSetup provides (test/support/global-setup.ts): the one MONGODB_URL names (standalone,
+// replica set or mongos; see README.md), or else a FerretDB it started. With neither everything
+// here is skipped, loudly: there is no stand-in for a real server.
 import { randomUUID } from "node:crypto";
 import { ConfigurationError, type SessionRecord, type TokenStore } from "@tokens/core";
 import { runStoreConformance, type StoreUnderTest } from "@tokens/core/testing";
@@ -13,16 +14,18 @@ import {
   type TokenDocument,
 } from "../src/index.js";
 import { firstHost, hostAndPort, throughProxy } from "./support/mongodb-url.js";
+import { testServer } from "./support/server.js";
 import { startTcpProxy } from "./support/tcp-proxy.js";
 
-const url = process.env.MONGODB_URL;
-if (!url) {
+const server = testServer();
+const url = server?.url;
+if (!server) {
   console.warn(
-    "[@tokens/mongodb] SKIPPED the MongoDB conformance suite: MONGODB_URL is not set, and no MongoDB " +
-      "server can run on this machine. To run it: packages/mongodb/README.md → Testing.",
+    "[@tokens/mongodb] SKIPPED the MongoDB conformance suite: MONGODB_URL is not set and no " +
+      "FerretDB could start (bash scripts/bootstrap.sh builds it). See packages/mongodb/README.md → Testing.",
   );
 }
-const suite = url ? describe : describe.skip;
+const suite = server ? describe : describe.skip;
 
 /** One database per run, dropped at the end, so runs sharing a server never meet. */
 const DATABASE = `tokens_mongodb_${Date.now().toString(36)}_${process.pid}`;
@@ -113,7 +116,7 @@ async function open(serverUrl: string): Promise<StoreUnderTest> {
   };
 }
 
-suite("MongoDB (MONGODB_URL)", () => {
+suite(`MongoDB on ${server?.name ?? "no server"}`, () => {
   runStoreConformance("mongodb", () => open(url as string), { rotateLive: false });
 
   describe("MongoDB documents and indexes", () => {
