@@ -5,6 +5,8 @@ import { guard, serverCode } from "./errors.js";
 
 /** MongoDB's `IndexOptionsConflict`: an index on these keys exists with other options. */
 const INDEX_OPTIONS_CONFLICT = 85;
+/** `NotImplemented`: FerretDB 1.x's answer to `expireAfterSeconds` (it has no TTL indexes). */
+const NOT_IMPLEMENTED = 238;
 /** The largest `expireAfterSeconds` MongoDB accepts (a 32-bit signed integer). */
 const MAX_TTL = 2_147_483_647;
 /** One day, the same as core's default `purgeRetention`. */
@@ -47,7 +49,8 @@ export interface EnsureIndexesOptions extends MongoStoreOptions {
  * | sessions   | `endsAt`, TTL                              | `purge`, automatic cleanup                |
  *
  * Failures: `StoreUnavailableError` if MongoDB cannot be reached; `ConfigurationError` for a bad
- * `ttl` or when turning TTL off while TTL indexes exist.
+ * `ttl`, when turning TTL off while TTL indexes exist, or for a `ttl` on a server without TTL
+ * indexes (FerretDB 1.x: use `ttl: false` and `tokens.purge()`).
  *
  * @example
  * ```ts
@@ -65,11 +68,11 @@ export async function ensureIndexes(options: EnsureIndexesOptions): Promise<void
     throw new ConfigurationError(`ensureIndexes: ttl must be false or an integer 0…${MAX_TTL}`);
   }
   await guard("ensureIndexes", async () => {
-    await sessions.createIndexes([
-      { key: { subject: 1, revokedAt: 1, createdAt: 1 } },
-      { key: { currentHash: 1 }, unique: true },
-    ]);
-    await tokens.createIndexes([{ key: { sessionId: 1 } }]);
+    // One index per command: FerretDB 1.x drops the connection when one `createIndexes` names
+    // two or more indexes that all exist already, i.e. on every repeated run.
+    await sessions.createIndex({ subject: 1, revokedAt: 1, createdAt: 1 });
+    await sessions.createIndex({ currentHash: 1 }, { unique: true });
+    await tokens.createIndex({ sessionId: 1 });
     await expiryIndex(db, sessions, "endsAt", ttl);
     await expiryIndex(db, tokens, "sessionExpiresAt", ttl);
   });
@@ -89,6 +92,12 @@ async function expiryIndex<T extends Document>(
   try {
     await collection.createIndex(key, ttl === false ? {} : { expireAfterSeconds: ttl });
   } catch (error) {
+    if (ttl !== false && serverCode(error) === NOT_IMPLEMENTED) {
+      throw new ConfigurationError(
+        `ensureIndexes: this server has no TTL indexes (FerretDB answers NotImplemented); ` +
+          `pass ttl: false and delete ended sessions with tokens.purge() on a schedule`,
+      );
+    }
     if (serverCode(error) !== INDEX_OPTIONS_CONFLICT) throw error;
     if (ttl === false) {
       throw new ConfigurationError(

@@ -289,63 +289,103 @@ suite(`MongoDB on ${server?.name ?? "no server"}`, () => {
       expect(await store.getSession(session.id)).toBeNull();
     });
 
-    it("ensureIndexes creates the documented indexes, is idempotent, and changes the TTL in place", async () => {
-      const { db } = await connectShared(url as string);
-      opened += 1;
-      const collections = { sessions: `ttl_sessions_${opened}`, tokens: `ttl_tokens_${opened}` };
-      const indexes = async () => {
-        const describeAll = async (name: string) =>
+    // FerretDB 1.x has no TTL indexes (and no `collMod`): README.md → Tested against.
+    if (server?.ferretdb) {
+      it("ensureIndexes on FerretDB: a TTL is refused as ConfigurationError, ttl: false creates the documented indexes", async () => {
+        const { db } = await connectShared(url as string);
+        opened += 1;
+        const collections = { sessions: `ttl_sessions_${opened}`, tokens: `ttl_tokens_${opened}` };
+        await expect(ensureIndexes({ db, collections })).rejects.toThrow(
+          /no TTL indexes.*ttl: false/,
+        );
+        await expect(ensureIndexes({ db, collections, ttl: 60 })).rejects.toBeInstanceOf(
+          ConfigurationError,
+        );
+        await ensureIndexes({ db, collections, ttl: false });
+        await ensureIndexes({ db, collections, ttl: false });
+        const keys = async (name: string) =>
           (await db.collection(name).indexes()).map(({ key, unique, expireAfterSeconds }) => ({
             key,
             unique: unique ?? false,
             ttl: expireAfterSeconds ?? null,
           }));
-        return {
-          sessions: await describeAll(collections.sessions),
-          tokens: await describeAll(collections.tokens),
+        const sessions = await keys(collections.sessions);
+        expect(sessions).toEqual(
+          expect.arrayContaining([
+            { key: { subject: 1, revokedAt: 1, createdAt: 1 }, unique: false, ttl: null },
+            { key: { currentHash: 1 }, unique: true, ttl: null },
+            { key: { endsAt: 1 }, unique: false, ttl: null },
+          ]),
+        );
+        expect(sessions).toHaveLength(4);
+        const tokens = await keys(collections.tokens);
+        expect(tokens).toEqual(
+          expect.arrayContaining([
+            { key: { sessionId: 1 }, unique: false, ttl: null },
+            { key: { sessionExpiresAt: 1 }, unique: false, ttl: null },
+          ]),
+        );
+        expect(tokens).toHaveLength(3);
+      });
+    } else {
+      it("ensureIndexes creates the documented indexes, is idempotent, and changes the TTL in place", async () => {
+        const { db } = await connectShared(url as string);
+        opened += 1;
+        const collections = { sessions: `ttl_sessions_${opened}`, tokens: `ttl_tokens_${opened}` };
+        const indexes = async () => {
+          const describeAll = async (name: string) =>
+            (await db.collection(name).indexes()).map(({ key, unique, expireAfterSeconds }) => ({
+              key,
+              unique: unique ?? false,
+              ttl: expireAfterSeconds ?? null,
+            }));
+          return {
+            sessions: await describeAll(collections.sessions),
+            tokens: await describeAll(collections.tokens),
+          };
         };
-      };
-      const expected = (ttl: number | null) => ({
-        sessions: expect.arrayContaining([
-          { key: { _id: 1 }, unique: false, ttl: null },
-          { key: { subject: 1, revokedAt: 1, createdAt: 1 }, unique: false, ttl: null },
-          { key: { currentHash: 1 }, unique: true, ttl: null },
-          { key: { endsAt: 1 }, unique: false, ttl },
-        ]),
-        tokens: expect.arrayContaining([
-          { key: { _id: 1 }, unique: false, ttl: null },
-          { key: { sessionId: 1 }, unique: false, ttl: null },
-          { key: { sessionExpiresAt: 1 }, unique: false, ttl },
-        ]),
+        const expected = (ttl: number | null) => ({
+          sessions: expect.arrayContaining([
+            { key: { _id: 1 }, unique: false, ttl: null },
+            { key: { subject: 1, revokedAt: 1, createdAt: 1 }, unique: false, ttl: null },
+            { key: { currentHash: 1 }, unique: true, ttl: null },
+            { key: { endsAt: 1 }, unique: false, ttl },
+          ]),
+          tokens: expect.arrayContaining([
+            { key: { _id: 1 }, unique: false, ttl: null },
+            { key: { sessionId: 1 }, unique: false, ttl: null },
+            { key: { sessionExpiresAt: 1 }, unique: false, ttl },
+          ]),
+        });
+
+        await ensureIndexes({ db, collections, ttl: 3600 });
+        await ensureIndexes({ db, collections, ttl: 3600 });
+        const created = await indexes();
+        expect(created).toEqual(expected(3600));
+        expect(created.sessions).toHaveLength(4);
+        expect(created.tokens).toHaveLength(3);
+
+        await ensureIndexes({ db, collections, ttl: 7200 });
+        expect(await indexes()).toEqual(expected(7200));
+        // The default: one day, like core's purgeRetention.
+        await ensureIndexes({ db, collections });
+        expect(await indexes()).toEqual(expected(86_400));
+        await expect(ensureIndexes({ db, collections, ttl: false })).rejects.toBeInstanceOf(
+          ConfigurationError,
+        );
       });
 
-      await ensureIndexes({ db, collections, ttl: 3600 });
-      await ensureIndexes({ db, collections, ttl: 3600 });
-      const created = await indexes();
-      expect(created).toEqual(expected(3600));
-      expect(created.sessions).toHaveLength(4);
-      expect(created.tokens).toHaveLength(3);
-
-      await ensureIndexes({ db, collections, ttl: 7200 });
-      expect(await indexes()).toEqual(expected(7200));
-      // The default: one day, like core's purgeRetention.
-      await ensureIndexes({ db, collections });
-      expect(await indexes()).toEqual(expected(86_400));
-      await expect(ensureIndexes({ db, collections, ttl: false })).rejects.toBeInstanceOf(
-        ConfigurationError,
-      );
-    });
-
-    it("ensureIndexes turns plain end-date indexes into TTL indexes", async () => {
-      const { db } = await connectShared(url as string);
-      const collections = await freshCollections(db);
-      const ttlOf = async (name: string, field: string) =>
-        (await db.collection(name).indexes()).find((index) => index.key[field] === 1)
-          ?.expireAfterSeconds;
-      expect(await ttlOf(collections.sessions, "endsAt")).toBeUndefined();
-      await ensureIndexes({ db, collections, ttl: 60 });
-      expect(await ttlOf(collections.sessions, "endsAt")).toBe(60);
-      expect(await ttlOf(collections.tokens, "sessionExpiresAt")).toBe(60);
-    });
+      it("ensureIndexes turns plain end-date indexes into TTL indexes", async () => {
+        const { db } = await connectShared(url as string);
+        const collections = await freshCollections(db);
+        const ttlOf = async (name: string, field: string) =>
+          (await db.collection(name).indexes()).find((index) => index.key[field] === 1)
+            ?.expireAfterSeconds;
+        expect(await ttlOf(collections.sessions, "endsAt")).toBeUndefined();
+        await ensureIndexes({ db, collections, ttl: 60 });
+        expect(await ttlOf(collections.sessions, "endsAt")).toBe(60);
+        expect(await ttlOf(collections.tokens, "sessionExpiresAt")).toBe(60);
+      });
+    }
   });
 });
