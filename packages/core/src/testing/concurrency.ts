@@ -17,23 +17,23 @@ import { raceRotations } from "./race.js";
  */
 export function describeConcurrency(env: () => Env): void {
   describe("concurrency", () => {
-    it("N concurrent store.rotate() calls with the same expectedHash: exactly one resolves true", async () => {
+    it("N concurrent store.rotate() calls with the same expectedHash: exactly one resolves a session", async () => {
       const { stores, concurrency, store } = env();
-      const { session, token } = sessionRecord();
-      await store.createSession(session, token);
+      const session = sessionRecord();
+      await store.createSession(session);
       const { winners } = await raceRotations(stores, session, concurrency, Date.now());
-      expect(winners, "rotations that resolved true").toHaveLength(1);
+      expect(winners, "rotations that resolved a session").toHaveLength(1);
       const stored = (await store.getSession(session.id)) as SessionRecord;
       expect(stored.generation).toBe(1);
-      expect(stored.previousHash).toBe(token.hash);
-      expect(stored.currentHash).toBe(winners[0]?.successor.hash);
+      expect(stored.previousHash).toBe(session.currentHash);
+      expect(stored.currentHash).toBe(winners[0]?.successorHash);
       expect(stored.sealedSuccessor).toBe(winners[0]?.sealedSuccessor);
     });
 
     it("N concurrent revokeSession calls: exactly one resolves true", async () => {
       const { stores, concurrency, store } = env();
-      const { session, token } = sessionRecord();
-      await store.createSession(session, token);
+      const session = sessionRecord();
+      await store.createSession(session);
       const results = await Promise.all(
         Array.from({ length: concurrency }, (_, i) =>
           (stores[i % stores.length] as TokenStore).revokeSession(

@@ -2,7 +2,9 @@ import { base64url } from "jose";
 import { expect } from "vitest";
 import { createTokens } from "../create-tokens.js";
 import type { TokensErrorReason } from "../errors.js";
-import type { Rotation, SessionRecord, TokenRecord, TokenStore } from "../store.js";
+import { KeyRing } from "../internal/key-ring.js";
+import { formatToken, newSecret } from "../internal/refresh-token.js";
+import type { Rotation, SessionRecord, TokenStore } from "../store.js";
 import type { SigningKey, Tokens, TokensConfig, TokensEvent } from "../types.js";
 
 /** What the suite opened: the adapter's stores plus the keys every tokens instance shares. */
@@ -98,9 +100,31 @@ export function newSubject(label = "user"): string {
   return `${label}-${randomText(9)}`;
 }
 
-/** A well-formed refresh token that was never issued. */
-export function unknownRefreshToken(): string {
-  return `tokens_rt_${randomText(32)}`;
+/**
+ * A well-formed refresh token that core never issued: for a random session, or — a forgery by
+ * someone who knows a session id from an access token's `sid` — for the given one, at the given
+ * generation. Its tag is made under a key no tokens instance has.
+ */
+export function unknownRefreshToken(sessionId = randomText(), generation = 0): string {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  return formatToken({ sessionId, generation, secret: newSecret() }, key);
+}
+
+/**
+ * A refresh token tagged under `keys` as core tags them — what only the server can make — for
+ * any session, generation and secret: how the suite reaches the store with a token that passes
+ * the tag check but was never issued (a restored backup, a leaked signing key).
+ */
+export function taggedRefreshToken(
+  keys: SigningKey[],
+  sessionId: string,
+  generation: number,
+  secret: Uint8Array = newSecret(),
+): string {
+  return formatToken(
+    { sessionId, generation, secret },
+    new KeyRing(keys, undefined).tagKeys[0] as Uint8Array,
+  );
 }
 
 /** A hash-shaped value (base64url of 32 bytes), as core stores. */
@@ -178,8 +202,16 @@ export function expectSameSession(
 ): void {
   expect(actual, `session ${expected.id}`).toBeTruthy();
   const session = actual as SessionRecord;
-  const { rotatedAt, createdAt, lastUsedAt, idleExpiresAt, expiresAt, revokedAt, ...plain } =
-    expected;
+  const {
+    rotatedAt,
+    createdAt,
+    lastUsedAt,
+    idleExpiresAt,
+    expiresAt,
+    purgeAfter,
+    revokedAt,
+    ...plain
+  } = expected;
   expect({
     id: session.id,
     subject: session.subject,
@@ -198,28 +230,14 @@ export function expectSameSession(
   expectDate(session.lastUsedAt, lastUsedAt, "lastUsedAt");
   expectDate(session.idleExpiresAt, idleExpiresAt, "idleExpiresAt");
   expectDate(session.expiresAt, expiresAt, "expiresAt");
+  expectDate(session.purgeAfter, purgeAfter, "purgeAfter");
   expectDateOrNull(session.revokedAt, revokedAt, "revokedAt");
 }
 
-export function expectSameToken(
-  actual: TokenRecord | null | undefined,
-  expected: TokenRecord,
-): void {
-  expect(actual, `token ${expected.hash}`).toBeTruthy();
-  const token = actual as TokenRecord;
-  expect({ hash: token.hash, sessionId: token.sessionId, generation: token.generation }).toEqual({
-    hash: expected.hash,
-    sessionId: expected.sessionId,
-    generation: expected.generation,
-  });
-  expectDate(token.createdAt, expected.createdAt, "token createdAt");
-}
-
-/** A fresh session record (generation 0) and its first token, for raw store calls. */
-export function sessionRecord(overrides: Partial<SessionRecord> & { at?: number } = {}): {
-  session: SessionRecord;
-  token: TokenRecord;
-} {
+/** A fresh session record (generation 0), for raw store calls. */
+export function sessionRecord(
+  overrides: Partial<SessionRecord> & { at?: number } = {},
+): SessionRecord {
   const { at = Date.now(), ...fields } = overrides;
   const createdAt = new Date(at);
   const session: SessionRecord = {
@@ -235,6 +253,7 @@ export function sessionRecord(overrides: Partial<SessionRecord> & { at?: number 
     lastUsedAt: createdAt,
     idleExpiresAt: new Date(at + HOUR),
     expiresAt: new Date(at + DAY),
+    purgeAfter: new Date(0),
     revokedAt: null,
     revokeReason: null,
     client: null,
@@ -242,34 +261,49 @@ export function sessionRecord(overrides: Partial<SessionRecord> & { at?: number 
     claims: null,
     ...fields,
   };
-  const token: TokenRecord = {
-    hash: session.currentHash,
-    sessionId: session.id,
-    generation: session.generation,
-    createdAt: session.createdAt,
-  };
-  return { session, token };
+  // Unless a test sets it, the coarsest bound there is: the idle deadline itself.
+  if (fields.purgeAfter === undefined) {
+    session.purgeAfter = new Date(
+      Math.min(session.idleExpiresAt.getTime(), session.expiresAt.getTime()),
+    );
+  }
+  return session;
 }
 
-/** The rotation of `session` a core refresh at `at` would ask for. */
+/** The rotation of `session` a core refresh at `at` would ask for: same client, same binding. */
 export function rotationOf(
   session: SessionRecord,
   at: number,
-  expectedHash = session.currentHash,
+  overrides: Partial<Rotation> = {},
 ): Rotation {
-  const rotatedAt = new Date(at);
   return {
     sessionId: session.id,
-    expectedHash,
-    successor: {
-      hash: randomHash(),
-      sessionId: session.id,
-      generation: session.generation + 1,
-      createdAt: rotatedAt,
-    },
+    expectedHash: session.currentHash,
+    successorHash: randomHash(),
+    generation: session.generation + 1,
     sealedSuccessor: randomText(32),
-    rotatedAt,
-    idleExpiresAt: new Date(Math.min(at + HOUR, session.expiresAt.getTime())),
+    rotatedAt: new Date(at),
+    idleExpiresAt: new Date(at + HOUR),
+    purgeAfter: new Date(at + HOUR - MINUTE),
+    clientId: session.clientId,
+    bindingKey: session.bindingKey,
+    ...overrides,
+  };
+}
+
+/** The session as `rotate` must leave (and return) it. */
+export function rotatedBy(session: SessionRecord, rotation: Rotation): SessionRecord {
+  const end = session.expiresAt.getTime();
+  return {
+    ...session,
+    generation: rotation.generation,
+    previousHash: rotation.expectedHash,
+    currentHash: rotation.successorHash,
+    sealedSuccessor: rotation.sealedSuccessor,
+    rotatedAt: rotation.rotatedAt,
+    lastUsedAt: rotation.rotatedAt,
+    idleExpiresAt: new Date(Math.min(rotation.idleExpiresAt.getTime(), end)),
+    purgeAfter: new Date(Math.min(rotation.purgeAfter.getTime(), end)),
   };
 }
 

@@ -6,7 +6,6 @@ import { describeConcurrency } from "./concurrency.js";
 import { describeFaults } from "./faults.js";
 import type { Env } from "./harness.js";
 import { describeLifecycle } from "./lifecycle.js";
-import { describeLiveRotation } from "./live-rotation.js";
 import { describePurge } from "./purge.js";
 import { describeRevocation } from "./revocation.js";
 import { describeStoreContract } from "./store-contract.js";
@@ -54,27 +53,18 @@ export interface StoreUnderTest {
  * ```ts
  * // A hosted database with a small connection limit:
  * runStoreConformance("planetscale", open, { concurrency: 10 });
- * // A store that leaves out the optional one-call rotation, on purpose:
- * runStoreConformance("my-store", open, { rotateLive: false });
  * ```
  */
 export interface ConformanceOptions {
   /** How many simultaneous calls the concurrency tests make. Default 50. */
   concurrency?: number;
-  /**
-   * Whether the store implements the optional `rotateLive`. `true`: its tests run and fail if
-   * the method is missing. `false`: the suite checks that it is absent (core then always takes
-   * `findToken` + `rotate`) and registers no tests for it. Default: its tests run when the
-   * method is there and are skipped, with a note, when it is not.
-   */
-  rotateLive?: boolean;
 }
 
 /**
  * Registers the store conformance suite with vitest: every behaviour of tokens — issue,
  * rotation, reuse detection, the grace window, idle and absolute expiry, client binding,
  * revocation, the sessions list and cap, purge — run through `createTokens` over the store, plus
- * the raw store contract (with `rotateLive` when the store implements it), concurrent rotations over independent connections and, when the
+ * the raw store contract, concurrent rotations over independent connections and, when the
  * adapter provides them, store failures.
  *
  * `open` is called once, before the first test; `close` once, after the last. Tests isolate
@@ -140,7 +130,6 @@ export function runStoreConformance(
     };
 
     describeStoreContract(current);
-    describeLiveRotation(current, options.rotateLive);
     describeLifecycle(current);
     describeRevocation(current);
     describePurge(current);
