@@ -103,7 +103,19 @@ export function newSubject(label = "user"): string {
 /**
  * A well-formed refresh token that core never issued: for a random session, or — a forgery by
  * someone who knows a session id from an access token's `sid` — for the given one, at the given
- * generation. Its tag is made under a key no tokens instance has.
+ * generation. Its tag is made under a key no tokens instance has, so `refresh` refuses it with
+ * `invalid_grant` (`not_found`) without asking the store.
+ *
+ * @example
+ * ```ts
+ * import { unknownRefreshToken } from "@tokens/core/testing";
+ *
+ * const response = await app.request("/auth/token", {
+ *   method: "POST",
+ *   body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: unknownRefreshToken() }),
+ * });
+ * expect(response.status).toBe(400);
+ * ```
  */
 export function unknownRefreshToken(sessionId = randomText(), generation = 0): string {
   const key = crypto.getRandomValues(new Uint8Array(32));

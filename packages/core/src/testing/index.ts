@@ -5,6 +5,8 @@ import type { TokenStore } from "../store.js";
 import { describeConcurrency } from "./concurrency.js";
 import { describeFaults } from "./faults.js";
 import type { Env } from "./harness.js";
+
+export { unknownRefreshToken } from "./harness.js";
 import { describeLifecycle } from "./lifecycle.js";
 import { describePurge } from "./purge.js";
 import { describeRevocation } from "./revocation.js";
