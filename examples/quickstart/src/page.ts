@@ -57,7 +57,8 @@ export const PAGE_HTML = `<!doctype html>
 </html>
 `;
 
-export const PAGE_CSS = `body { font: 16px/1.5 system-ui, sans-serif; margin: 0; background: #f6f7f9; color: #1d232b; }
+export const PAGE_CSS = `[hidden] { display: none !important; }
+body { font: 16px/1.5 system-ui, sans-serif; margin: 0; background: #f6f7f9; color: #1d232b; }
 main { max-width: 46rem; margin: 2rem auto; padding: 0 1rem; }
 h1 small { font-size: 1rem; font-weight: normal; color: #5b6573; }
 h2 { font-size: 1.1rem; margin-top: 1.5rem; }

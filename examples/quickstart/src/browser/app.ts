@@ -57,7 +57,7 @@ activity.onmessage = ({ data }: MessageEvent<unknown>) => {
 
 /** Logs what this tab did or learnt, here only. */
 function note(text: string): void {
-  note(text);
+  log(`${tabName} (this tab)`, text);
 }
 
 /** Logs what this tab did, here and in every other tab. */
@@ -163,7 +163,8 @@ async function call(
   path: string,
   init?: RequestInit,
 ): Promise<{ status: number; body: unknown } | null> {
-  pending++;
+  // Visible to tests (and devtools): how many calls wait, perhaps for another tab's refresh.
+  document.body.dataset.pending = String(++pending);
   try {
     const response = await client.fetch(path, init);
     const text = await response.text();
@@ -174,7 +175,7 @@ async function call(
     show(`${label} failed`, error instanceof Error ? error.message : String(error));
     return null;
   } finally {
-    pending--;
+    document.body.dataset.pending = String(--pending);
   }
 }
 
