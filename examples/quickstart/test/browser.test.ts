@@ -131,6 +131,19 @@ describe.runIf(hasChromium)("quickstart page in Chromium", () => {
     expect(problemsOf([page])).toEqual([]);
   });
 
+  it("drops a session hint left without its refresh cookie after one refused refresh", async () => {
+    const context = await start();
+    await context.addCookies([{ name: "tokens_session", value: "1", url: base }]);
+    const page = await context.newPage();
+    await page.goto(`${base}/`);
+    await expect.poll(() => state(page)).toBe("ended");
+    expect(statuses("/auth/token/refresh")).toEqual([400]);
+    expect(await context.cookies()).toEqual([]);
+    await page.reload();
+    await expect.poll(() => state(page)).toBe("none");
+    expect(statuses("/auth/token/refresh")).toEqual([400]);
+  });
+
   // Five expiry cycles of a 3 s access token, in real time.
   it("gives five tabs one refresh per expiry, tells which tab refreshed, and logs them all out", {
     timeout: 120_000,

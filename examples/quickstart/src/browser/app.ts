@@ -93,6 +93,9 @@ client.on("sessionEnded", (event) => {
   else if (event.source === "other-tab") {
     note("heard that the session ended: logged out too, no request");
   } else note(`the server ended the session (${describe(event)})`);
+  // The server drops the hint with the refresh cookie; this also heals a hint left without one.
+  // biome-ignore lint/suspicious/noDocumentCookie: a fixed string; older Safari and Firefox lack the Cookie Store API.
+  document.cookie = `${SESSION_HINT_COOKIE}=; Max-Age=0; Path=/; SameSite=Strict`;
   shown = null;
   endedBecause = event.error === "logout" ? "logged out" : describe(event);
   render();
