@@ -164,11 +164,13 @@ export async function createQuickstart(options: QuickstartOptions): Promise<Quic
     basePath: "/auth",
     cookie: { allowInsecureLocalhost: insecureLocalhost, path: REFRESH_COOKIE_PATH },
   });
+  // #region check-session
   // Plain verification checks the token's signature and expiry only: after a logout the token
   // stays valid until it expires. Session management must see revocations at once, so these
   // routes also look the session up (one store read) and refuse tokens of ended sessions.
   const verified = requireAuth(handlers);
   const liveSession = requireAuth(handlers, { checkSession: true });
+  // #endregion
   const pageScript = await readPageScript();
 
   const app = new Hono();
