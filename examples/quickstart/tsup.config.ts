@@ -8,6 +8,13 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
  * The page's script for the browser: `src/browser/app.ts` with `@tokens/client` bundled in, as
  * an app's own bundler would ship it (no CDN). The server serves it as `/app.js`. The browser
  * tests build it with these same options before they run.
+ *
+ * @example
+ * ```ts
+ * import { build } from "tsup";
+ *
+ * await build({ ...pageBuild, config: false });
+ * ```
  */
 export const pageBuild: Options = {
   entry: { app: here("src/browser/app.ts") },

@@ -12,6 +12,13 @@
  * exist": the page refreshes on load only when it is there, so a logged-out visitor sends no
  * request that fails. The server never reads it; it grants nothing. Shared by the server
  * (`app.ts`) and the page's script (`browser/app.ts`).
+ *
+ * @example
+ * ```ts
+ * const mayHaveSession = document.cookie
+ *   .split(";")
+ *   .some((cookie) => cookie.trim().startsWith(`${SESSION_HINT_COOKIE}=`));
+ * ```
  */
 export const SESSION_HINT_COOKIE = "tokens_session";
 
@@ -76,5 +83,14 @@ body[data-state="ended"] #status { border-left-color: #b7462f; }
 pre { background: #fff; border: 1px solid #d6dae0; padding: 1rem; white-space: pre-wrap; min-height: 4rem; }
 `;
 
+/**
+ * The page's icon, served as `/favicon.svg`: browsers ask for one, and a missing icon would be
+ * a 404 on every visit.
+ *
+ * @example
+ * ```ts
+ * app.get("/favicon.svg", (c) => c.body(PAGE_ICON, 200, { "content-type": "image/svg+xml" }));
+ * ```
+ */
 export const PAGE_ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#2f8f46"/><path d="M4 8h8M8 4v8" stroke="#fff" stroke-width="2"/></svg>
 `;
