@@ -1,5 +1,5 @@
 import { base64url } from "jose";
-import { expect } from "vitest";
+import { expect, it } from "vitest";
 import { createTokens } from "../create-tokens.js";
 import type { TokensErrorReason } from "../errors.js";
 import { KeyRing } from "../internal/key-ring.js";
@@ -19,6 +19,33 @@ export interface Env {
     unavailable?: () => Promise<TokenStore>;
     interrupt?: () => Promise<void>;
   };
+}
+
+/**
+ * The marker in the names of race tests registered as skipped because the server cannot apply a
+ * conditional write atomically (see `ConformanceOptions.atomicWrites`). Test reports can allow
+ * exactly these skips and no others.
+ *
+ * @example
+ * ```ts
+ * import { NON_ATOMIC_SERVER } from "@tokens/core/testing";
+ *
+ * const allowed = skippedTestNames.filter((name) => name.includes(NON_ATOMIC_SERVER));
+ * ```
+ */
+export const NON_ATOMIC_SERVER = "[server without atomic conditional writes:";
+
+/**
+ * `it` for a test that races writes on one record: registered as skipped, with the reason in its
+ * name, when the server is declared unable to apply conditional writes atomically.
+ */
+export function raceTest(
+  unsupported: string | undefined,
+): (name: string, test: () => Promise<void>) => void {
+  return (name, test) =>
+    unsupported === undefined
+      ? it(name, test)
+      : it.skip(`${name} ${NON_ATOMIC_SERVER} ${unsupported}]`, test);
 }
 
 /** An injectable clock: tests move time forward instead of sleeping. */

@@ -18,7 +18,7 @@ import {
 import { describeRotate } from "./store-rotate.js";
 
 /** The store methods called directly: the contract core relies on, field by field. */
-export function describeStoreContract(env: () => Env): void {
+export function describeStoreContract(env: () => Env, nonAtomic?: string): void {
   describe("store contract", () => {
     it("createSession stores the session; getSession returns it (dates as Date, within 1 ms)", async () => {
       const { store } = env();
@@ -244,5 +244,5 @@ export function describeStoreContract(env: () => Env): void {
       expect(await store.purge(cutoff, 10)).toBe(0);
     });
   });
-  describeRotate(env);
+  describeRotate(env, nonAtomic);
 }

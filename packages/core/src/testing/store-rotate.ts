@@ -6,6 +6,7 @@ import {
   expectSameSession,
   HOUR,
   MINUTE,
+  raceTest,
   randomHash,
   randomText,
   rotatedBy,
@@ -15,7 +16,7 @@ import {
 } from "./harness.js";
 
 /** `store.rotate`, the one conditional write of the refresh path, called directly. */
-export function describeRotate(env: () => Env): void {
+export function describeRotate(env: () => Env, nonAtomic?: string): void {
   describe("store.rotate", () => {
     it("rotates the live hash: resolves the rotated session, and the row reads back the same", async () => {
       const { store } = env();
@@ -132,23 +133,26 @@ export function describeRotate(env: () => Env): void {
       }
     });
 
-    it("N concurrent rotate calls for one hash through independent connections: exactly one resolves a session, one lineage", async () => {
-      const { stores, concurrency, store } = env();
-      const session = sessionRecord({ bindingKey: randomHash() });
-      await store.createSession(session);
-      const at = Date.now();
-      const attempts = Array.from({ length: concurrency }, () => rotationOf(session, at));
-      const results = await Promise.all(
-        attempts.map((rotation, i) => (stores[i % stores.length] as TokenStore).rotate(rotation)),
-      );
-      const winners = attempts.filter((_, i) => results[i] !== null);
-      expect(winners, "rotate calls that resolved a session").toHaveLength(1);
-      const [winner] = winners as [Rotation];
-      expectSameSession(await store.getSession(session.id), rotatedBy(session, winner));
-      // And the winner's successor rotates further, exactly once more.
-      const next = rotationOf(rotatedBy(session, winner), at + HOUR / 2);
-      expect(await store.rotate(next)).not.toBeNull();
-      expect(await store.rotate({ ...next, successorHash: randomHash() })).toBeNull();
-    });
+    raceTest(nonAtomic)(
+      "N concurrent rotate calls for one hash through independent connections: exactly one resolves a session, one lineage",
+      async () => {
+        const { stores, concurrency, store } = env();
+        const session = sessionRecord({ bindingKey: randomHash() });
+        await store.createSession(session);
+        const at = Date.now();
+        const attempts = Array.from({ length: concurrency }, () => rotationOf(session, at));
+        const results = await Promise.all(
+          attempts.map((rotation, i) => (stores[i % stores.length] as TokenStore).rotate(rotation)),
+        );
+        const winners = attempts.filter((_, i) => results[i] !== null);
+        expect(winners, "rotate calls that resolved a session").toHaveLength(1);
+        const [winner] = winners as [Rotation];
+        expectSameSession(await store.getSession(session.id), rotatedBy(session, winner));
+        // And the winner's successor rotates further, exactly once more.
+        const next = rotationOf(rotatedBy(session, winner), at + HOUR / 2);
+        expect(await store.rotate(next)).not.toBeNull();
+        expect(await store.rotate({ ...next, successorHash: randomHash() })).toBeNull();
+      },
+    );
   });
 }
