@@ -14,8 +14,25 @@ import { compare } from "./lib/measure.js";
 import { type Stat, stat } from "./lib/stats.js";
 
 const SECTION = "adapters";
-const REFRESH_TARGET = { text: "adapter ≥ 0.8× hand-written SQL + raw signing", min: 0.8 };
 const FLAT_TARGET = { text: "drop from the smallest size ≤ the database's own (≥ 0.9×)", min: 0.9 };
+const SERVER_CPU_TARGET = { text: "database server CPU ≤ the hand-written rotation's", max: 1 };
+const ROTATION = "hand-written rotation (UPDATE … RETURNING + INSERT) + crypto.sign";
+const SINGLE_ROW = "hand-written single-row UPDATE + crypto.sign";
+
+/**
+ * What each adapter must reach against the hand-written rotation at the highest concurrency,
+ * by database. Prisma's query machinery costs more than Drizzle's on every database, so its
+ * targets are lower; PGlite runs in this process, so it counts as in-process like SQLite.
+ */
+const REFRESH_TARGETS: Record<AdapterName, Record<string, number>> = {
+  drizzle: { postgresql: 1.0, mariadb: 0.9, sqlite: 0.9, pglite: 0.9 },
+  prisma: { postgresql: 0.7, mariadb: 0.7, sqlite: 0.6, pglite: 0.6 },
+};
+
+function refreshTarget(adapter: AdapterName, database: string) {
+  const min = REFRESH_TARGETS[adapter][database] as number;
+  return { text: `adapter ≥ ${min.toFixed(1)}× the hand-written rotation`, min };
+}
 
 interface DatabaseSpec {
   id: string;
@@ -119,32 +136,47 @@ async function measureDatabase(
           ctx.log(`adapters: loaded in ${((Date.now() - started) / 1000).toFixed(0)} s`);
           for (const concurrency of first ? [large] : concurrencies) {
             const result = await compare(
-              { adapter: coreChain(tokens), sql: db.baseline() },
+              { adapter: coreChain(tokens), sql: db.baseline(), row: db.rowBaseline() },
               { concurrency, runs: ctx.runs, durationMs, meters },
             );
+            const measure = `${name} refresh, ${db.label}, ${sizeLabel(size)} sessions`;
             ctx.add({
               section: SECTION,
-              measure: `${name} refresh, ${db.label}, ${sizeLabel(size)} sessions`,
+              measure,
               concurrency,
               unit: "ops/s",
               value: result.adapter,
-              baseline: { name: "hand-written SQL + crypto.sign", value: result.sql },
-              target: concurrency === large ? REFRESH_TARGET : undefined,
+              baseline: { name: ROTATION, value: result.sql },
+              target: concurrency === large ? refreshTarget(name, spec.id) : undefined,
             });
-            if (!first && concurrency === large) {
+            ctx.add({
+              section: SECTION,
+              measure,
+              concurrency,
+              unit: "ops/s",
+              value: result.adapter,
+              baseline: { name: SINGLE_ROW, value: result.row },
+            });
+            if (concurrency === large) {
               for (const [meter, cost] of Object.entries(result.adapter.perOp)) {
                 const toMicros = (s: Stat) => stat(s.samples.map((ms) => ms * 1000));
-                ctx.add({
-                  section: SECTION,
-                  measure: `${name} refresh, ${db.label}: CPU per refresh in ${meter}`,
-                  concurrency,
-                  unit: "µs",
-                  value: toMicros(cost),
-                  baseline: {
-                    name: "hand-written SQL + crypto.sign",
-                    value: toMicros(result.sql.perOp[meter] as Stat),
-                  },
-                });
+                for (const [baseline, measured] of [
+                  [ROTATION, result.sql],
+                  [SINGLE_ROW, result.row],
+                ] as const) {
+                  ctx.add({
+                    section: SECTION,
+                    measure: `${measure}: CPU per refresh in ${meter}`,
+                    concurrency,
+                    unit: "µs",
+                    value: toMicros(cost),
+                    baseline: { name: baseline, value: toMicros(measured.perOp[meter] as Stat) },
+                    target:
+                      baseline === ROTATION && meter.includes("database server")
+                        ? SERVER_CPU_TARGET
+                        : undefined,
+                  });
+                }
               }
             }
             if (first && concurrency === large) {
@@ -157,7 +189,7 @@ async function measureDatabase(
                 unit: "×",
                 value: retained(result.adapter, first.adapter),
                 baseline: {
-                  name: "same for hand-written SQL",
+                  name: "same for the hand-written rotation",
                   value: retained(result.sql, first.sql),
                 },
                 target: FLAT_TARGET,
@@ -198,7 +230,7 @@ export const adaptersSection: Section = {
     }
     ctx.note(
       SECTION,
-      "Each worker chains refreshes on its own session. Baseline: the least a rotation needs on the same database (table bench_rotation: hash primary key, session id, used_at): PostgreSQL and PGlite one CTE statement (UPDATE … WHERE hash = $1 AND used_at IS NULL RETURNING, INSERT the successor), MariaDB a mysql2 transaction (UPDATE, INSERT … SELECT, COMMIT), SQLite one write batch; plus SHA-256 of the token and an EdDSA access token signed with one synchronous crypto.sign. Bulk sessions are loaded with generate_series / seq_1_to_N / a recursive CTE into the adapter's own tables (its shipped migration) and the baseline table alike. Pools: BENCH_POOL_SIZE connections per side. The CPU-per-refresh rows are measured in the same runs at the highest concurrency: CPU time of the database server's processes (from /proc) and of this process (every thread; it holds the in-process databases too), divided by the refreshes completed; there the ratio is the adapter's CPU over the hand-written rotation's, so lower is better.",
+      "Each worker chains refreshes on its own session. Two baselines on the same database, each plus SHA-256 of the token and an EdDSA access token signed with one synchronous crypto.sign. The hand-written rotation (table bench_rotation: hash primary key, session id, used_at; the targets are against it): PostgreSQL and PGlite one CTE statement (UPDATE … WHERE hash = $1 AND used_at IS NULL RETURNING, INSERT the successor), MariaDB a mysql2 transaction (UPDATE, INSERT … SELECT, COMMIT), SQLite one write batch. The hand-written single-row UPDATE (table bench_session: id primary key, subject index, the live and previous hash, generation, idle and absolute expiry, revocation; fillfactor 80 on PostgreSQL), the least a refresh with the store's guarantees can cost: one compare-and-set UPDATE by primary key (live hash, not revoked, not expired) returning the subject — on MariaDB, which has no UPDATE … RETURNING, the UPDATE then a read by primary key. Bulk sessions are loaded with generate_series / seq_1_to_N / a recursive CTE into the adapter's own table (its shipped migrations) and both baseline tables alike. Pools: BENCH_POOL_SIZE connections per side. The CPU-per-refresh rows are measured in the same runs at the highest concurrency: CPU time of the database server's processes (from /proc) and of this process (every thread; it holds the in-process databases too), divided by the refreshes completed; there the ratio is the adapter's CPU over the baseline's, so lower is better.",
     );
   },
 };

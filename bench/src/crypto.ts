@@ -35,7 +35,10 @@ interface CoreInternals {
   signAccessToken(ctx: unknown, session: SessionRecord, nowMs: number): Promise<string>;
   createContext(config: unknown): unknown;
   newSecret(): Uint8Array;
-  formatToken(secret: Uint8Array): string;
+  formatToken(
+    token: { sessionId: string; generation: number; secret: Uint8Array },
+    key: Uint8Array,
+  ): string;
   hashSecret(secret: Uint8Array): string;
 }
 
@@ -151,6 +154,7 @@ function sessionRecord(): SessionRecord {
     lastUsedAt: now,
     idleExpiresAt: new Date(now.getTime() + 86_400_000),
     expiresAt: new Date(now.getTime() + 86_400_000),
+    purgeAfter: new Date(now.getTime() + 86_400_000),
     revokedAt: null,
     revokeReason: null,
     client: null,
@@ -292,20 +296,32 @@ async function refreshTokenRows(ctx: BenchContext, internals: CoreInternals): Pr
   const label = Buffer.from("tokens/refresh-token/hash/v1\0");
   const secret = internals.newSecret();
   const nodeSecret = randomBytes(32);
+  const key = randomBytes(32);
+  const sessionId = randomBytes(16).toString("base64url");
+  const tagLabel = Buffer.from("tokens/refresh-token/tag/v2\0");
   const generate = await compare(
     {
-      core: () => () => internals.formatToken(internals.newSecret()),
-      bare: () => () => `tokens_rt_${randomBytes(32).toString("base64url")}`,
+      core: () => () =>
+        internals.formatToken({ sessionId, generation: 7, secret: internals.newSecret() }, key),
+      bare: () => () => {
+        const body = Buffer.alloc(68);
+        Buffer.from(sessionId, "base64url").copy(body);
+        body.writeUInt32BE(7, 16);
+        randomBytes(32).copy(body, 20);
+        const tag = createHmac("sha256", key).update(tagLabel).update(body.subarray(0, 52));
+        tag.digest().copy(body, 52, 0, 16);
+        return `tokens_rt_${body.toString("base64url")}`;
+      },
     },
     { concurrency: 1, runs: ctx.runs, durationMs: ctx.durationMs },
   );
   ctx.add({
     section: SECTION,
-    measure: "refresh token generate: core newSecret+formatToken",
+    measure: "refresh token generate: core newSecret+formatToken (session, generation, tag)",
     concurrency: 1,
     unit: "ops/s",
     value: generate.core,
-    baseline: { name: "node:crypto randomBytes+base64url", value: generate.bare },
+    baseline: { name: "node:crypto randomBytes+createHmac+base64url", value: generate.bare },
   });
   const hashing = await compare(
     {

@@ -1,10 +1,4 @@
-import type {
-  Rotation,
-  SessionRecord,
-  TokenRecord,
-  TokenStore,
-  TokenWithSession,
-} from "@tokens/core";
+import type { Rotation, SessionRecord, TokenStore } from "@tokens/core";
 
 /** Your database client: here any PostgreSQL client with parameterised queries. */
 export interface Sql {
@@ -12,55 +6,47 @@ export interface Sql {
 }
 
 declare function toSession(row: unknown): SessionRecord;
-declare function toToken(row: unknown): TokenRecord;
 declare function sessionValues(session: SessionRecord): unknown[];
 
 // #region rotate
 export function myStore(sql: Sql): TokenStore {
   return {
-    // The compare-and-set: one statement, so exactly one of N concurrent callers wins.
-    async rotate(r: Rotation): Promise<boolean> {
-      const result = await sql.query(
-        `WITH s AS (
-           UPDATE tokens_sessions
-              SET generation = generation + 1, previous_hash = current_hash,
-                  current_hash = $3, sealed_successor = $4, rotated_at = $5,
-                  last_used_at = $5, idle_expires_at = $6
-            WHERE id = $1 AND current_hash = $2 AND revoked_at IS NULL
-        RETURNING id)
-         INSERT INTO tokens_refresh_tokens (hash, session_id, generation, created_at)
-         SELECT $3, s.id, $7, $5 FROM s`,
+    // The compare-and-set: one statement on one row, found by its primary key, so exactly one
+    // of N concurrent callers gets the row back. It changes no indexed column.
+    async rotate(r: Rotation): Promise<SessionRecord | null> {
+      const { rows } = await sql.query(
+        `UPDATE tokens_sessions
+            SET generation = $3, previous_hash = current_hash, current_hash = $4,
+                sealed_successor = $5, rotated_at = $6, last_used_at = $6,
+                idle_expires_at = LEAST($7, expires_at), purge_after = LEAST($8, expires_at)
+          WHERE id = $1 AND current_hash = $2 AND revoked_at IS NULL
+            AND expires_at > $6 AND idle_expires_at > $6
+            AND ($9::text IS NULL OR client_id = $9)
+            AND ($10::boolean IS FALSE OR binding_key IS NOT DISTINCT FROM $11)
+      RETURNING *`,
         [
           r.sessionId,
           r.expectedHash,
-          r.successor.hash,
+          r.generation,
+          r.successorHash,
           r.sealedSuccessor,
           r.rotatedAt,
           r.idleExpiresAt,
-          r.successor.generation,
+          r.purgeAfter,
+          r.clientId ?? null,
+          r.bindingKey !== undefined,
+          r.bindingKey ?? null,
         ],
       );
-      return result.rowCount === 1;
+      return rows[0] ? toSession(rows[0]) : null;
     },
     // #endregion
 
-    async createSession(session: SessionRecord, token: TokenRecord): Promise<void> {
+    async createSession(session: SessionRecord): Promise<void> {
       await sql.query(
-        `WITH s AS (INSERT INTO tokens_sessions VALUES (${placeholders(16)}) RETURNING id)
-         INSERT INTO tokens_refresh_tokens SELECT $17, s.id, $18, $19 FROM s`,
-        [...sessionValues(session), token.hash, token.generation, token.createdAt],
+        `INSERT INTO tokens_sessions VALUES (${placeholders(18)})`,
+        sessionValues(session),
       );
-    },
-
-    async findToken(hash: string): Promise<TokenWithSession | null> {
-      const { rows } = await sql.query(
-        `SELECT to_jsonb(t) AS token, to_jsonb(s) AS session
-           FROM tokens_refresh_tokens t JOIN tokens_sessions s ON s.id = t.session_id
-          WHERE t.hash = $1`,
-        [hash],
-      );
-      const row = rows[0] as { token: unknown; session: unknown } | undefined;
-      return row ? { token: toToken(row.token), session: toSession(row.session) } : null;
     },
 
     async getSession(id: string): Promise<SessionRecord | null> {
@@ -80,7 +66,8 @@ export function myStore(sql: Sql): TokenStore {
 
     async revokeSession(id: string, at: Date, reason: string): Promise<boolean> {
       const { rowCount } = await sql.query(
-        `UPDATE tokens_sessions SET revoked_at = $2, revoke_reason = $3
+        `UPDATE tokens_sessions
+            SET revoked_at = $2, revoke_reason = $3, purge_after = LEAST(purge_after, $2)
           WHERE id = $1 AND revoked_at IS NULL`,
         [id, at, reason],
       );
@@ -89,19 +76,21 @@ export function myStore(sql: Sql): TokenStore {
 
     async revokeSubject(subject: string, at: Date, reason: string): Promise<number> {
       const { rowCount } = await sql.query(
-        `UPDATE tokens_sessions SET revoked_at = $2, revoke_reason = $3
+        `UPDATE tokens_sessions
+            SET revoked_at = $2, revoke_reason = $3, purge_after = LEAST(purge_after, $2)
           WHERE subject = $1 AND revoked_at IS NULL`,
         [subject, at, reason],
       );
       return rowCount ?? 0;
     },
 
-    // Token rows go with their session (ON DELETE CASCADE in the schema).
+    // Candidates by the purge_after index, then the exact end on those rows.
     async purge(before: Date, limit: number): Promise<number> {
       const { rowCount } = await sql.query(
         `DELETE FROM tokens_sessions WHERE id IN (
            SELECT id FROM tokens_sessions
-            WHERE revoked_at < $1 OR idle_expires_at < $1 OR expires_at < $1
+            WHERE purge_after < $1
+              AND (revoked_at < $1 OR idle_expires_at < $1 OR expires_at < $1)
             LIMIT $2)`,
         [before, limit],
       );

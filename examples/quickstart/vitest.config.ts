@@ -1,3 +1,3 @@
 import { packageProject } from "../../vitest.shared";
 
-export default packageProject("quickstart");
+export default packageProject("quickstart", { globalSetup: ["test/support/build-page.ts"] });

@@ -15,10 +15,16 @@ export interface BenchDatabase {
   serverProcess?: string;
   /** Drops and creates the adapter's tables (its own migration) and the baseline table. */
   reset(migration: string[]): Promise<void>;
-  /** Adds bulk sessions `from + 1 … to`, each with its token row, and as many baseline rows. */
+  /** Adds bulk sessions `from + 1 … to`, and as many rows to each baseline table. */
   fill(from: number, to: number): Promise<void>;
-  /** The hand-written rotation: one chain per worker. */
+  /** The hand-written rotation (spend the token row, insert the successor's): one chain per worker. */
   baseline(): WorkerFactory;
+  /**
+   * The hand-written single-row rotation with the store's guarantees: one compare-and-set
+   * `UPDATE` of the session row by primary key (live hash, not revoked, not expired), returning
+   * what the access token needs. The least a refresh can cost on this database.
+   */
+  rowBaseline(): WorkerFactory;
   /** What the adapter's factory takes: a Drizzle database, or a Prisma driver adapter. */
   drizzle(): Promise<unknown>;
   prismaAdapter(): Promise<unknown>;
@@ -28,13 +34,19 @@ export interface BenchDatabase {
 /** The baseline's table: a token row per refresh token, spent when `used_at` is set. */
 export const BASELINE_TABLE = "bench_rotation";
 
+/** The single-row baseline's table: one row per session, rotated in place. */
+export const ROW_TABLE = "bench_session";
+
+/** The tables the benchmark itself creates beside the adapter's. */
+export const BASELINE_TABLES = [BASELINE_TABLE, ROW_TABLE];
+
 /**
- * A hand-written rotation chain: hash the presented token, let `rotate` spend it and insert the
- * successor, sign an EdDSA access token with one raw `crypto.sign`.
+ * A hand-written rotation chain: hash the presented token, let `rotate` spend it and install
+ * the successor, sign an EdDSA access token with one raw `crypto.sign`.
  */
 export function baselineChain(
   insertFirst: (hash: string, sessionId: string) => Promise<void>,
-  rotate: (spentHash: string, nextHash: string) => Promise<boolean>,
+  rotate: (spentHash: string, nextHash: string, sessionId: string) => Promise<boolean>,
 ): WorkerFactory {
   const sign = rawAccessTokenSigner();
   return async (worker) => {
@@ -43,7 +55,7 @@ export function baselineChain(
     await insertFirst(rawHash(token), sessionId);
     return async () => {
       const next = rawRefreshToken();
-      if (!(await rotate(rawHash(token), rawHash(next)))) {
+      if (!(await rotate(rawHash(token), rawHash(next), sessionId))) {
         throw new Error("hand-written rotation lost its chain");
       }
       sign(`user-${worker}`, sessionId);

@@ -1,8 +1,15 @@
 import { drizzle } from "drizzle-orm/mysql2";
 import mysql from "mysql2/promise";
-import { BASELINE_TABLE, type BenchDatabase, baselineChain, withDatabase } from "./database.js";
+import {
+  BASELINE_TABLE,
+  BASELINE_TABLES,
+  type BenchDatabase,
+  baselineChain,
+  ROW_TABLE,
+  withDatabase,
+} from "./database.js";
 
-const TABLES = ["tokens_refresh_tokens", "tokens_sessions", BASELINE_TABLE];
+const TABLES = ["tokens_refresh_tokens", "tokens_sessions", ...BASELINE_TABLES];
 
 /** MariaDB (or MySQL) at MYSQL_URL, in its own database `tokens_bench`. */
 export async function openMariaDb(url: string, poolSize: number): Promise<BenchDatabase> {
@@ -31,6 +38,9 @@ export async function openMariaDb(url: string, poolSize: number): Promise<BenchD
       await setup.query(
         `CREATE TABLE ${BASELINE_TABLE} (hash varbinary(64) PRIMARY KEY, session_id varbinary(255) NOT NULL, used_at datetime(3) NULL)`,
       );
+      await setup.query(
+        `CREATE TABLE ${ROW_TABLE} (id varbinary(255) PRIMARY KEY, subject varbinary(255) NOT NULL, generation int NOT NULL, current_hash varbinary(64) NOT NULL, previous_hash varbinary(64) NULL, rotated_at datetime(3) NULL, idle_expires_at datetime(3) NOT NULL, expires_at datetime(3) NOT NULL, revoked_at datetime(3) NULL, KEY ${ROW_TABLE}_subject (subject))`,
+      );
     },
     async fill(from, to) {
       // MariaDB's SEQUENCE engine provides seq_<a>_to_<b> tables, its generate_series.
@@ -38,14 +48,15 @@ export async function openMariaDb(url: string, poolSize: number): Promise<BenchD
       const hash = `REPLACE(REPLACE(REPLACE(TO_BASE64(UNHEX(SHA2(CONCAT('bulk', seq), 256))), '=', ''), '+', '-'), '/', '_')`;
       await setup.query("SET foreign_key_checks = 0");
       await setup.query(
-        `INSERT INTO tokens_sessions (id, subject, client_id, generation, current_hash, created_at, last_used_at, idle_expires_at, expires_at)
-         SELECT CONCAT('bulk-', seq), CONCAT('user-', seq % 100000), 'default', 0, ${hash}, NOW(3), NOW(3), NOW(3) + INTERVAL 7 DAY, NOW(3) + INTERVAL 30 DAY FROM ${seq}`,
-      );
-      await setup.query(
-        `INSERT INTO tokens_refresh_tokens (hash, session_id, generation, created_at) SELECT ${hash}, CONCAT('bulk-', seq), 0, NOW(3) FROM ${seq}`,
+        `INSERT INTO tokens_sessions (id, subject, client_id, generation, current_hash, created_at, last_used_at, idle_expires_at, expires_at, purge_after)
+         SELECT CONCAT('bulk-', seq), CONCAT('user-', seq % 100000), 'default', 0, ${hash}, NOW(3), NOW(3), NOW(3) + INTERVAL 7 DAY, NOW(3) + INTERVAL 30 DAY, DATE(NOW(3) + INTERVAL 7 DAY) FROM ${seq}`,
       );
       await setup.query(
         `INSERT INTO ${BASELINE_TABLE} (hash, session_id) SELECT ${hash}, CONCAT('bulk-', seq) FROM ${seq}`,
+      );
+      await setup.query(
+        `INSERT INTO ${ROW_TABLE} (id, subject, generation, current_hash, idle_expires_at, expires_at)
+         SELECT CONCAT('bulk-', seq), CONCAT('user-', seq % 100000), 0, ${hash}, NOW(3) + INTERVAL 7 DAY, NOW(3) + INTERVAL 30 DAY FROM ${seq}`,
       );
       await setup.query("SET foreign_key_checks = 1");
       for (const table of TABLES) await setup.query(`ANALYZE TABLE \`${table}\``);
@@ -82,6 +93,30 @@ export async function openMariaDb(url: string, poolSize: number): Promise<BenchD
           } finally {
             connection.release();
           }
+        },
+      ),
+    // No UPDATE … RETURNING here: the conditional UPDATE by primary key, then (when it changed
+    // the row) a read by primary key and the successor's hash, which only the winner knows.
+    rowBaseline: () =>
+      baselineChain(
+        async (hash, sessionId) => {
+          await baselinePool.query(
+            `INSERT INTO ${ROW_TABLE} (id, subject, generation, current_hash, idle_expires_at, expires_at) VALUES (?, 'chain', 0, ?, NOW(3) + INTERVAL 7 DAY, NOW(3) + INTERVAL 30 DAY)`,
+            [sessionId, hash],
+          );
+        },
+        async (spent, next, sessionId) => {
+          const [updated] = await baselinePool.execute<mysql.ResultSetHeader>(
+            `UPDATE ${ROW_TABLE} SET generation = generation + 1, previous_hash = current_hash, current_hash = ?, rotated_at = NOW(3), idle_expires_at = LEAST(NOW(3) + INTERVAL 7 DAY, expires_at)
+             WHERE id = ? AND current_hash = ? AND revoked_at IS NULL AND expires_at > NOW(3) AND idle_expires_at > NOW(3)`,
+            [next, sessionId, spent],
+          );
+          if (updated.affectedRows !== 1) return false;
+          const [rows] = await baselinePool.execute<mysql.RowDataPacket[]>(
+            `SELECT subject, generation FROM ${ROW_TABLE} WHERE id = ? AND current_hash = ?`,
+            [sessionId, next],
+          );
+          return rows.length === 1;
         },
       ),
     drizzle: async () => drizzle({ client: adapterPool }),

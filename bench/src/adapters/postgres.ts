@@ -1,26 +1,41 @@
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
-import { BASELINE_TABLE, type BenchDatabase, baselineChain, withDatabase } from "./database.js";
+import {
+  BASELINE_TABLE,
+  BASELINE_TABLES,
+  type BenchDatabase,
+  baselineChain,
+  ROW_TABLE,
+  withDatabase,
+} from "./database.js";
 
-const TABLES = ["tokens_sessions", "tokens_refresh_tokens", BASELINE_TABLE];
+const TABLES = ["tokens_sessions", "tokens_refresh_tokens", ...BASELINE_TABLES];
 
-/** Rows `from + 1 … to` of the adapter's tables and the baseline table (PostgreSQL and PGlite). */
+/** Rows `from + 1 … to` of the adapter's table and the baseline tables (PostgreSQL and PGlite). */
 export function pgFillStatements(from: number, to: number): string[] {
   const hash = `translate(rtrim(encode(sha256(('bulk' || g)::text::bytea), 'base64'), '='), '+/', '-_')`;
+  const series = `generate_series(${from + 1}, ${to}) g`;
   return [
-    `INSERT INTO tokens_sessions (id, subject, client_id, generation, current_hash, created_at, last_used_at, idle_expires_at, expires_at)
-     SELECT 'bulk-' || g, 'user-' || (g % 100000), 'default', 0, ${hash}, now(), now(), now() + interval '7 days', now() + interval '30 days'
-     FROM generate_series(${from + 1}, ${to}) g`,
-    `INSERT INTO tokens_refresh_tokens (hash, session_id, generation, created_at)
-     SELECT ${hash}, 'bulk-' || g, 0, now() FROM generate_series(${from + 1}, ${to}) g`,
-    `INSERT INTO ${BASELINE_TABLE} (hash, session_id) SELECT ${hash}, 'bulk-' || g FROM generate_series(${from + 1}, ${to}) g`,
+    `INSERT INTO tokens_sessions (id, subject, client_id, generation, current_hash, created_at, last_used_at, idle_expires_at, expires_at, purge_after)
+     SELECT 'bulk-' || g, 'user-' || (g % 100000), 'default', 0, ${hash}, now(), now(), now() + interval '7 days', now() + interval '30 days', date_trunc('day', now() + interval '7 days')
+     FROM ${series}`,
+    `INSERT INTO ${BASELINE_TABLE} (hash, session_id) SELECT ${hash}, 'bulk-' || g FROM ${series}`,
+    `INSERT INTO ${ROW_TABLE} (id, subject, generation, current_hash, idle_expires_at, expires_at)
+     SELECT 'bulk-' || g, 'user-' || (g % 100000), 0, ${hash}, now() + interval '7 days', now() + interval '30 days' FROM ${series}`,
   ];
 }
 
-export const PG_BASELINE_DDL = `CREATE TABLE ${BASELINE_TABLE} (hash text PRIMARY KEY, session_id text NOT NULL, used_at timestamptz)`;
+export const PG_BASELINE_DDL = [
+  `CREATE TABLE ${BASELINE_TABLE} (hash text PRIMARY KEY, session_id text NOT NULL, used_at timestamptz)`,
+  `CREATE TABLE ${ROW_TABLE} (id text PRIMARY KEY, subject text NOT NULL, generation integer NOT NULL, current_hash text NOT NULL, previous_hash text, rotated_at timestamptz, idle_expires_at timestamptz NOT NULL, expires_at timestamptz NOT NULL, revoked_at timestamptz) WITH (fillfactor = 80)`,
+  `CREATE INDEX ${ROW_TABLE}_subject ON ${ROW_TABLE} (subject)`,
+];
 export const PG_ROTATE = `WITH spent AS (
   UPDATE ${BASELINE_TABLE} SET used_at = now() WHERE hash = $1 AND used_at IS NULL RETURNING session_id
 ) INSERT INTO ${BASELINE_TABLE} (hash, session_id) SELECT $2, session_id FROM spent`;
+export const PG_ROW_INSERT = `INSERT INTO ${ROW_TABLE} (id, subject, generation, current_hash, idle_expires_at, expires_at) VALUES ($1, 'chain', 0, $2, now() + interval '7 days', now() + interval '30 days')`;
+export const PG_ROW_ROTATE = `UPDATE ${ROW_TABLE} SET generation = generation + 1, previous_hash = current_hash, current_hash = $3, rotated_at = now(), idle_expires_at = LEAST(now() + interval '7 days', expires_at)
+  WHERE id = $1 AND current_hash = $2 AND revoked_at IS NULL AND expires_at > now() AND idle_expires_at > now() RETURNING subject, generation`;
 
 /** PostgreSQL server at POSTGRES_URL, in its own database `tokens_bench`. */
 export async function openPostgres(url: string, poolSize: number): Promise<BenchDatabase> {
@@ -45,7 +60,7 @@ export async function openPostgres(url: string, poolSize: number): Promise<Bench
     async reset(migration) {
       await setup.query(`DROP TABLE IF EXISTS ${TABLES.join(", ")} CASCADE`);
       for (const statement of migration) await setup.query(statement);
-      await setup.query(PG_BASELINE_DDL);
+      for (const statement of PG_BASELINE_DDL) await setup.query(statement);
     },
     async fill(from, to) {
       const client = await setup.connect();
@@ -84,6 +99,20 @@ export async function openPostgres(url: string, poolSize: number): Promise<Bench
         async (spent, next) =>
           (await baselinePool.query({ name: "rotate", text: PG_ROTATE, values: [spent, next] }))
             .rowCount === 1,
+      ),
+    rowBaseline: () =>
+      baselineChain(
+        async (hash, sessionId) => {
+          await baselinePool.query(PG_ROW_INSERT, [sessionId, hash]);
+        },
+        async (spent, next, sessionId) =>
+          (
+            await baselinePool.query({
+              name: "rotate_row",
+              text: PG_ROW_ROTATE,
+              values: [sessionId, spent, next],
+            })
+          ).rowCount === 1,
       ),
     drizzle: async () => drizzle({ client: adapterPool }),
     prismaAdapter: async () => {

@@ -2,7 +2,13 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { type Client, createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
-import { BASELINE_TABLE, type BenchDatabase, baselineChain } from "./database.js";
+import {
+  BASELINE_TABLE,
+  BASELINE_TABLES,
+  type BenchDatabase,
+  baselineChain,
+  ROW_TABLE,
+} from "./database.js";
 
 /** A libsql SQLite file (WAL), one client for the adapter and one for the baseline. */
 export async function openSqlite(): Promise<BenchDatabase> {
@@ -24,25 +30,30 @@ export async function openSqlite(): Promise<BenchDatabase> {
     label: `SQLite ${String(version.rows[0]?.v)} (libsql, file)`,
     dialect: "sqlite",
     async reset(migration) {
-      for (const table of ["tokens_refresh_tokens", "tokens_sessions", BASELINE_TABLE]) {
+      for (const table of ["tokens_refresh_tokens", "tokens_sessions", ...BASELINE_TABLES]) {
         await setup.execute(`DROP TABLE IF EXISTS ${table}`);
       }
       for (const statement of migration) await setup.execute(statement);
       await setup.execute(
         `CREATE TABLE ${BASELINE_TABLE} (hash text PRIMARY KEY, session_id text NOT NULL, used_at integer)`,
       );
+      await setup.execute(
+        `CREATE TABLE ${ROW_TABLE} (id text PRIMARY KEY, subject text NOT NULL, generation integer NOT NULL, current_hash text NOT NULL, previous_hash text, rotated_at integer, idle_expires_at integer NOT NULL, expires_at integer NOT NULL, revoked_at integer)`,
+      );
+      await setup.execute(`CREATE INDEX ${ROW_TABLE}_subject ON ${ROW_TABLE} (subject)`);
     },
     async fill(from, to) {
       // No SHA-256 in SQLite: random 32-byte hex stands in for the hashes (only size matters here).
       const series = `WITH RECURSIVE g(n) AS (SELECT ${from + 1} UNION ALL SELECT n + 1 FROM g WHERE n < ${to})`;
       const now = Date.now();
+      const idle = now + 7 * 86_400_000;
       await setup.batch(
         [
-          `${series} INSERT INTO tokens_sessions (id, subject, client_id, generation, current_hash, created_at, last_used_at, idle_expires_at, expires_at)
-           SELECT 'bulk-' || n, 'user-' || (n % 100000), 'default', 0, lower(hex(randomblob(32))), ${now}, ${now}, ${now + 7 * 86_400_000}, ${now + 30 * 86_400_000} FROM g`,
-          `INSERT INTO tokens_refresh_tokens (hash, session_id, generation, created_at)
-           SELECT current_hash, id, 0, created_at FROM tokens_sessions WHERE id LIKE 'bulk-%' AND CAST(substr(id, 6) AS integer) > ${from}`,
+          `${series} INSERT INTO tokens_sessions (id, subject, client_id, generation, current_hash, created_at, last_used_at, idle_expires_at, expires_at, purge_after)
+           SELECT 'bulk-' || n, 'user-' || (n % 100000), 'default', 0, lower(hex(randomblob(32))), ${now}, ${now}, ${idle}, ${now + 30 * 86_400_000}, ${idle - (idle % 86_400_000)} FROM g`,
           `${series} INSERT INTO ${BASELINE_TABLE} (hash, session_id) SELECT lower(hex(randomblob(32))), 'bulk-' || n FROM g`,
+          `${series} INSERT INTO ${ROW_TABLE} (id, subject, generation, current_hash, idle_expires_at, expires_at)
+           SELECT 'bulk-' || n, 'user-' || (n % 100000), 0, lower(hex(randomblob(32))), ${idle}, ${now + 30 * 86_400_000} FROM g`,
           "ANALYZE",
         ],
         "write",
@@ -72,6 +83,25 @@ export async function openSqlite(): Promise<BenchDatabase> {
             "write",
           );
           return inserted?.rowsAffected === 1;
+        },
+      ),
+    rowBaseline: () =>
+      baselineChain(
+        async (hash, sessionId) => {
+          const now = Date.now();
+          await baselineClient.execute({
+            sql: `INSERT INTO ${ROW_TABLE} (id, subject, generation, current_hash, idle_expires_at, expires_at) VALUES (?, 'chain', 0, ?, ?, ?)`,
+            args: [sessionId, hash, now + 7 * 86_400_000, now + 30 * 86_400_000],
+          });
+        },
+        async (spent, next, sessionId) => {
+          const now = Date.now();
+          const result = await baselineClient.execute({
+            sql: `UPDATE ${ROW_TABLE} SET generation = generation + 1, previous_hash = current_hash, current_hash = ?, rotated_at = ?, idle_expires_at = MIN(?, expires_at)
+                  WHERE id = ? AND current_hash = ? AND revoked_at IS NULL AND expires_at > ? AND idle_expires_at > ? RETURNING subject, generation`,
+            args: [next, now, now + 7 * 86_400_000, sessionId, spent, now, now],
+          });
+          return result.rows.length === 1;
         },
       ),
     drizzle: async () => drizzle({ client: adapterClient }),

@@ -1,10 +1,13 @@
 import { formatRatio, formatStat, pairedRatio, type Stat } from "./stats.js";
 
-/** A target the project holds itself to: the subject must reach `min` × its baseline. */
-export interface Target {
-  text: string;
-  min: number;
-}
+/**
+ * A target the project holds itself to: the subject must reach `min` × its baseline (rates), or
+ * stay at or below `max` × its baseline (costs, where lower is better).
+ */
+export type Target = { text: string } & (
+  | { min: number; max?: never }
+  | { max: number; min?: never }
+);
 
 export interface Row {
   section: string;
@@ -24,7 +27,12 @@ export interface Verdict {
 export function verdict(row: Row): Verdict {
   if (!row.baseline) return {};
   const ratio = pairedRatio(row.value.samples, row.baseline.value.samples);
-  return { ratio, pass: row.target ? ratio.median >= row.target.min : undefined };
+  const { target } = row;
+  if (!target) return { ratio };
+  return {
+    ratio,
+    pass: target.min !== undefined ? ratio.median >= target.min : ratio.median <= target.max,
+  };
 }
 
 const HEADER = ["Measure", "Conc.", "Value", "Baseline", "Ratio", "Target", ""];

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import {
   createTokens,
@@ -8,14 +9,16 @@ import {
   StoreUnavailableError,
   type TokenStore,
   type Tokens,
+  type TokensEvent,
 } from "@tokens/core";
-import { requireAuth, tokensApp } from "@tokens/hono";
+import { type AuthEnv, requireAuth, tokensApp } from "@tokens/hono";
 import { createHandlers, type TokenHandlers } from "@tokens/http";
 import { memoryStore } from "@tokens/memory";
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { deleteCookie, setCookie } from "hono/cookie";
 import { secureHeaders } from "hono/secure-headers";
-import { PAGE_CSS, PAGE_HTML, PAGE_SCRIPT } from "./page.js";
+import { PAGE_CSS, PAGE_HTML, PAGE_ICON, SESSION_HINT_COOKIE } from "./page.js";
 
 /**
  * Options of {@link createQuickstart}. Durations are in seconds; unset ones use tokens'
@@ -37,6 +40,8 @@ export interface QuickstartOptions {
   refreshIdleTtl?: number;
   sessionMaxAge?: number;
   reuseGrace?: number;
+  /** Audit events (rotations, reuse detection, revocations), as `createTokens` reports them. */
+  onEvent?: (event: TokensEvent) => void;
 }
 
 /**
@@ -54,7 +59,9 @@ export interface Quickstart {
 }
 
 /** The demo's only account. A real app checks a password hash from its user database. */
-const USERS = new Map([["demo", { password: "demo", subject: "user_demo", name: "Demo User" }]]);
+const USERS = new Map([
+  ["demo", { username: "demo", password: "demo", subject: "user_demo", name: "Demo User" }],
+]);
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
@@ -75,6 +82,43 @@ function clientIp(c: Context): string | undefined {
 }
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * Only refresh and revoke read the refresh cookie: scoped to their common prefix, the browser
+ * does not send it to `/auth/login` or `/auth/sessions`.
+ */
+const REFRESH_COOKIE_PATH = "/auth/token";
+
+/** Mirrors the refresh cookie of every answer into {@link SESSION_HINT_COOKIE}. */
+function sessionHint(handlers: TokenHandlers, secure: boolean): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    const name = handlers.cookie?.name;
+    if (name === undefined) return;
+    const header = c.res.headers.getSetCookie().find((cookie) => cookie.startsWith(`${name}=`));
+    if (header === undefined) return;
+    const value = header.slice(name.length + 1).split(";", 1)[0];
+    const maxAge = Number(/;\s*max-age=(\d+)/i.exec(header)?.[1] ?? 0);
+    const attributes = { path: "/", secure, sameSite: "Strict" } as const;
+    if (value === "" || maxAge === 0) deleteCookie(c, SESSION_HINT_COOKIE, attributes);
+    else setCookie(c, SESSION_HINT_COOKIE, "1", { ...attributes, maxAge });
+  };
+}
+
+/**
+ * The page's script: the browser code and `@tokens/client`, bundled by this example's build
+ * (`tsup.config.ts`) into `dist/public/app.js`. The path resolves from `src/` (tests) and
+ * from `dist/` (`pnpm start`) alike, since both sit next to `dist/`.
+ */
+async function readPageScript(): Promise<string> {
+  const file = new URL("../dist/public/app.js", import.meta.url);
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    throw new Error(`${file.pathname} is missing: run pnpm --filter quickstart build`);
+  }
+}
 
 function sessionView(session: SessionInfo, currentSid: string) {
   return {
@@ -112,18 +156,25 @@ export async function createQuickstart(options: QuickstartOptions): Promise<Quic
     ...(options.refreshIdleTtl === undefined ? {} : { refreshIdleTtl: options.refreshIdleTtl }),
     ...(options.sessionMaxAge === undefined ? {} : { sessionMaxAge: options.sessionMaxAge }),
     ...(options.reuseGrace === undefined ? {} : { reuseGrace: options.reuseGrace }),
+    ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
   });
+  // Over plain http://localhost some browsers drop Secure cookies; anywhere else stay Secure.
+  const insecureLocalhost = issuer.protocol === "http:" && LOOPBACK.has(issuer.hostname);
   const handlers = createHandlers(tokens, {
     basePath: "/auth",
-    // Over plain http://localhost some browsers drop Secure cookies; anywhere else stay Secure.
-    cookie: {
-      allowInsecureLocalhost: issuer.protocol === "http:" && LOOPBACK.has(issuer.hostname),
-    },
+    cookie: { allowInsecureLocalhost: insecureLocalhost, path: REFRESH_COOKIE_PATH },
   });
-  // Session management must see revocations at once, so these routes check the session.
+  // #region check-session
+  // Plain verification checks the token's signature and expiry only: after a logout the token
+  // stays valid until it expires. Session management must see revocations at once, so these
+  // routes also look the session up (one store read) and refuse tokens of ended sessions.
+  const verified = requireAuth(handlers);
   const liveSession = requireAuth(handlers, { checkSession: true });
+  // #endregion
+  const pageScript = await readPageScript();
 
   const app = new Hono();
+  app.use("/auth/*", sessionHint(handlers, !insecureLocalhost));
   // The token endpoints come first, so the page headers below do not run for them: they answer
   // JSON that is never rendered as a document, each with nosniff and Cache-Control: no-store
   // (public JWKS and metadata: a max-age), and Hono's secureHeaders would cost a refresh about a fifth of its
@@ -136,6 +187,7 @@ export async function createQuickstart(options: QuickstartOptions): Promise<Quic
         defaultSrc: ["'none'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
+        imgSrc: ["'self'"],
         connectSrc: ["'self'"],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
@@ -146,9 +198,11 @@ export async function createQuickstart(options: QuickstartOptions): Promise<Quic
 
   app.get("/", (c) => c.html(PAGE_HTML));
   app.get("/app.js", (c) =>
-    c.body(PAGE_SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8" }),
+    c.body(pageScript, 200, { "content-type": "text/javascript; charset=utf-8" }),
   );
   app.get("/app.css", (c) => c.body(PAGE_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
+  // Browsers ask for an icon; without one every page load would log a 404.
+  app.get("/favicon.svg", (c) => c.body(PAGE_ICON, 200, { "content-type": "image/svg+xml" }));
 
   // JSON only: a cross-site page cannot send application/json without a CORS preflight, which
   // this server never grants, so login cannot be forged from another site.
@@ -186,13 +240,19 @@ export async function createQuickstart(options: QuickstartOptions): Promise<Quic
         );
       return handlers.issue(
         c.req.raw,
-        { subject: user.subject, claims: { name: user.name } },
+        {
+          subject: user.subject,
+          claims: { name: user.name, preferred_username: user.username },
+        },
         { ip: clientIp(c) },
       );
     },
   );
 
-  app.get("/api/me", requireAuth(handlers), (c) => c.json(c.get("auth")));
+  // `?check=session` asks for the stateful check: revoked sessions' tokens get a 401 at once.
+  const meAuth: MiddlewareHandler<AuthEnv> = (c, next) =>
+    (c.req.query("check") === "session" ? liveSession : verified)(c, next);
+  app.get("/api/me", meAuth, (c) => c.json(c.get("auth")));
 
   app.get("/auth/sessions", liveSession, async (c) => {
     const auth = c.get("auth");

@@ -1,39 +1,64 @@
 /*
- * The demo page in a real browser: the cookie flow works end to end with the browser's own
- * cookie jar, Origin and Sec-Fetch-Site headers, and the refresh token stays out of reach of
- * page scripts.
+ * The shipped demo page (its script bundled with @tokens/client by the example's build) in real
+ * Chromium tabs against a real loopback server: one refresh per expiry for every tab, logout
+ * reaching every tab, no failing request for a logged-out visitor, and a page that reads well.
  */
 import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
-import { type Browser, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQuickstart, type Quickstart } from "../src/index.js";
+import type { TokensEvent } from "@tokens/core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createQuickstart, type Quickstart, type QuickstartOptions } from "../src/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium)
   console.warn(`SKIPPED: quickstart browser tests need ${CHROMIUM} (apt-get install -y chromium)`);
 
+const SCREENSHOT = new URL("../../../test-results/quickstart-page.png", import.meta.url);
+
 describe.runIf(hasChromium)("quickstart page in Chromium", () => {
   let server: Server;
   let base: string;
-  let quickstart: Quickstart;
   let browser: Browser;
+  let quickstart: Quickstart;
+  /** Every answer of the server, in order. */
+  let log: Array<{ method: string; path: string; status: number }> = [];
+  let events: TokensEvent[] = [];
+  let contexts: BrowserContext[] = [];
+  /** While set, refresh answers wait for it: lets a test see the other tabs queue up. */
+  let refreshGate: Promise<void> | null = null;
 
   beforeAll(async () => {
     server = createAdaptorServer({
-      fetch: (request, env) => quickstart.app.fetch(request, env),
+      fetch: async (request, env) => {
+        if (refreshGate && new URL(request.url).pathname === "/auth/token/refresh") {
+          await refreshGate;
+        }
+        const response = await quickstart.app.fetch(request, env);
+        const url = new URL(request.url);
+        log.push({
+          method: request.method,
+          path: url.pathname + url.search,
+          status: response.status,
+        });
+        return response;
+      },
     }) as Server;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     // http://localhost, as the quickstart runs by default: the development cookie without Secure.
     base = `http://localhost:${(server.address() as AddressInfo).port}`;
-    quickstart = await createQuickstart({ issuer: base });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
     });
+  });
+  afterEach(async () => {
+    for (const context of contexts) await context.close();
+    contexts = [];
   });
   afterAll(async () => {
     await browser?.close();
@@ -41,54 +66,256 @@ describe.runIf(hasChromium)("quickstart page in Chromium", () => {
     await new Promise((resolve) => server?.close(resolve));
   });
 
-  const output = (page: Page) => page.locator("#output");
-  async function click(page: Page, selector: string, expected: string) {
-    await page.click(selector);
-    await expect.poll(() => output(page).textContent()).toContain(expected);
+  /** A fresh server state and a fresh browser profile (cookie jar). */
+  async function start(options: Omit<QuickstartOptions, "issuer"> = {}): Promise<BrowserContext> {
+    log = [];
+    events = [];
+    quickstart = await createQuickstart({
+      issuer: base,
+      onEvent: (event) => void events.push(event),
+      ...options,
+    });
+    const context = await browser.newContext();
+    contexts.push(context);
+    return context;
   }
 
-  it("logs in, calls the API, survives a reload through the cookie, and logs out", async () => {
-    const context = await browser.newContext();
+  /** Statuses the server answered on `path`, in order. */
+  const statuses = (path: string) =>
+    log.filter((entry) => entry.path === path).map((entry) => entry.status);
+  const state = (page: Page) => page.evaluate(() => document.body.dataset.state);
+  const status = (page: Page) => page.locator("#status").textContent();
+  const expiresAt = async (page: Page) =>
+    Number(await page.locator("#status").getAttribute("data-expires-at"));
+
+  /** A tab on the page; fails the test on a page error or a console error (a failed load too). */
+  async function openTab(context: BrowserContext): Promise<Page> {
     const page = await context.newPage();
-    await page.goto(`${base}/`);
-    await expect.poll(() => output(page).textContent()).toContain("Not logged in");
-
-    await click(page, "#login button", "POST /auth/login → 200");
-    await click(page, "#me", '"sub": "user_demo"');
-
-    const [cookie] = await context.cookies();
-    expect(cookie).toMatchObject({
-      name: "tokens_rt",
-      path: "/auth",
-      httpOnly: true,
-      sameSite: "Strict",
+    const problems: string[] = [];
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    page.on("console", (message) => {
+      if (message.type() === "error") problems.push(`console error: ${message.text()}`);
     });
-    expect(await page.evaluate(() => document.cookie)).not.toContain("tokens_rt");
+    page.on("response", (response) => {
+      if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
+    });
+    page.on("requestfailed", (request) => problems.push(`failed: ${request.url()}`));
+    pageProblems.set(page, problems);
+    await page.goto(`${base}/`);
+    await expect.poll(() => state(page)).not.toBe("loading");
+    return page;
+  }
+  const pageProblems = new Map<Page, string[]>();
+  const problemsOf = (pages: Page[]) => pages.flatMap((page) => pageProblems.get(page) ?? []);
 
-    // A reload forgets the in-memory access token; the page's refresh gets a new one.
-    await page.reload();
-    await expect.poll(() => output(page).textContent()).toContain("POST /auth/token/refresh → 200");
-    await click(page, "#sessions", '"current": true');
+  async function logIn(page: Page): Promise<void> {
+    await page.click("#login button");
+    await expect.poll(() => state(page)).toBe("active");
+  }
 
-    await click(page, "#logout", "POST /auth/token/revoke → 200");
-    expect(await context.cookies()).toEqual([]);
-    await click(page, "#refresh", "POST /auth/token/refresh → 400");
-    expect(await quickstart.tokens.listSessions("user_demo")).toEqual([]);
-    await context.close();
+  /** Waits, in the page, until its access token has expired. */
+  async function pastExpiry(page: Page): Promise<void> {
+    const at = await expiresAt(page);
+    await page.waitForFunction((deadline) => Date.now() > deadline, at, { timeout: 30_000 });
+  }
+
+  it("shows a logged-out visitor the login form without a single failing request", async () => {
+    const context = await start();
+    const page = await openTab(context);
+    expect(await state(page)).toBe("none");
+    expect(await status(page)).toBe("Not logged in.");
+    expect(await page.locator("#login").isVisible()).toBe(true);
+    expect(await page.locator("#session").isVisible()).toBe(false);
+    expect(log.filter((entry) => entry.path.startsWith("/auth"))).toEqual([]);
+    expect(log.every((entry) => entry.status === 200)).toBe(true);
+    expect(problemsOf([page])).toEqual([]);
   });
 
-  it("logs out everywhere, ending other browsers' sessions", async () => {
-    const first = await browser.newContext();
-    const second = await browser.newContext();
-    const pages = [await first.newPage(), await second.newPage()];
-    for (const page of pages) {
-      await page.goto(`${base}/`);
-      await click(page, "#login button", "POST /auth/login → 200");
+  it("drops a session hint left without its refresh cookie after one refused refresh", async () => {
+    const context = await start();
+    await context.addCookies([{ name: "tokens_session", value: "1", url: base }]);
+    const page = await context.newPage();
+    await page.goto(`${base}/`);
+    await expect.poll(() => state(page)).toBe("ended");
+    expect(statuses("/auth/token/refresh")).toEqual([400]);
+    expect(await context.cookies()).toEqual([]);
+    await page.reload();
+    await expect.poll(() => state(page)).toBe("none");
+    expect(statuses("/auth/token/refresh")).toEqual([400]);
+  });
+
+  // Five expiry cycles of a 3 s access token, in real time.
+  it("gives five tabs one refresh per expiry, tells which tab refreshed, and logs them all out", {
+    timeout: 120_000,
+  }, async () => {
+    const context = await start({ accessTokenTtl: 3 });
+    const tabs: Page[] = [];
+    for (let index = 0; index < 5; index++) tabs.push(await openTab(context));
+    const [first, second] = tabs as [Page, Page];
+
+    // One tab logs in; the others learn of it from the client's broadcast, without a request.
+    await logIn(first);
+    for (const tab of tabs) {
+      await expect.poll(() => status(tab)).toMatch(/^Logged in as demo, session \S+, access/);
     }
-    const [one, two] = pages as [Page, Page];
-    await click(two, "#logout-all", '"revoked": 2');
-    await click(one, "#refresh", "POST /auth/token/refresh → 400");
-    await first.close();
-    await second.close();
+    const session = (await status(first))?.match(/session (\S+),/)?.[1];
+    expect(session).toBeDefined();
+
+    const cycles = 5;
+    for (let cycle = 1; cycle <= cycles; cycle++) {
+      const before = await expiresAt(first);
+      await pastExpiry(first);
+      // Every tab calls the API with the expired token; the refresh is held until all of them
+      // wait: one tab for the answer, four for that tab's lock.
+      let release = () => {};
+      refreshGate = new Promise((resolve) => {
+        release = resolve;
+      });
+      await Promise.all(tabs.map((tab) => tab.click("#me")));
+      for (const tab of tabs) {
+        await expect.poll(() => tab.evaluate(() => document.body.dataset.pending)).toBe("1");
+      }
+      release();
+      refreshGate = null;
+      for (const tab of tabs) {
+        await expect.poll(() => expiresAt(tab)).toBeGreaterThan(before);
+        await expect.poll(() => tab.locator("#output").textContent()).toMatch(/^GET \/api\/me → /);
+      }
+      expect(statuses("/auth/token/refresh")).toEqual(Array(cycle).fill(200));
+    }
+    await expect.poll(() => statuses("/api/me").length).toBe(cycles * 5);
+    expect(new Set(statuses("/api/me"))).toEqual(new Set([200]));
+    const kinds = events.map((event) => event.type);
+    expect(kinds.filter((kind) => kind === "token_rotated")).toHaveLength(cycles);
+    expect(kinds).not.toContain("grace_replay");
+    expect(kinds).not.toContain("reuse_detected");
+    expect(kinds).not.toContain("session_revoked");
+    expect((await quickstart.tokens.listSessions("user_demo")).map((s) => s.id)).toEqual([session]);
+
+    // The live view: one refresh per cycle, named in every tab; the other tabs waited for it.
+    const activity = await Promise.all(
+      tabs.map((tab) => tab.locator("#activity li").allTextContents()),
+    );
+    const ownRefreshes = activity.flat().filter((line) => /\(this tab\): refreshed/.test(line));
+    expect(ownRefreshes).toHaveLength(cycles);
+    for (const lines of activity) {
+      expect(lines.filter((line) => /: refreshed the access token/.test(line))).toHaveLength(
+        cycles,
+      );
+    }
+    expect(
+      activity.flat().filter((line) => /waited for the other tab's refresh/.test(line)),
+    ).toHaveLength(cycles * 4);
+
+    // A logout in one tab: every tab shows the session ended within a second, asking no server.
+    const requestsBefore = log.length;
+    await second.click("#logout");
+    await Promise.all(
+      tabs.map((tab) =>
+        tab.waitForFunction(() => document.body.dataset.state === "ended", undefined, {
+          timeout: 1_000,
+        }),
+      ),
+    );
+    for (const tab of tabs) expect(await status(tab)).toBe("Session ended (logged out).");
+    await expect.poll(() => log.length).toBe(requestsBefore + 1);
+    expect(log.at(-1)).toMatchObject({ path: "/auth/token/revoke", status: 200 });
+    expect(await context.cookies()).toEqual([]);
+    expect(await quickstart.tokens.listSessions("user_demo")).toEqual([]);
+    expect(problemsOf(tabs)).toEqual([]);
+  });
+
+  it("continues the session after a reload and after reopening once the token expired", async () => {
+    const context = await start({ accessTokenTtl: 2 });
+    const page = await openTab(context);
+    await logIn(page);
+    const session = (await status(page))?.match(/session (\S+),/)?.[1];
+
+    const cookies = await context.cookies();
+    const refresh = cookies.find((cookie) => cookie.name === "tokens_rt");
+    expect(refresh).toMatchObject({ path: "/auth/token", httpOnly: true, sameSite: "Strict" });
+    expect(cookies.find((cookie) => cookie.name === "tokens_session")).toMatchObject({
+      value: "1",
+      path: "/",
+      httpOnly: false,
+    });
+    expect(await page.evaluate(() => document.cookie)).toBe("tokens_session=1");
+
+    // A reload forgets the in-memory access token; the cookie gets a new one.
+    await page.reload();
+    await expect.poll(() => state(page)).toBe("active");
+    expect(await status(page)).toContain(`session ${session},`);
+    expect(statuses("/auth/token/refresh")).toEqual([200]);
+
+    // Every tab closed until the access token expired, then the page opened again.
+    const expired = await expiresAt(page);
+    await page.close();
+    await expect.poll(() => Date.now() > expired, { timeout: 10_000 }).toBe(true);
+    const reopened = await openTab(context);
+    await expect.poll(() => state(reopened)).toBe("active");
+    expect(await status(reopened)).toContain(`session ${session},`);
+    expect(await expiresAt(reopened)).toBeGreaterThan(expired);
+    expect(statuses("/auth/token/refresh")).toEqual([200, 200]);
+
+    // The API answers through the client, which attached the new token.
+    await reopened.click("#me");
+    await expect.poll(() => reopened.locator("#output").textContent()).toContain('"sid": "');
+    expect(problemsOf([page, reopened])).toEqual([]);
+  });
+
+  it("lists the devices and ends another browser's session", async () => {
+    const mine = await start();
+    const other = await browser.newContext();
+    contexts.push(other);
+    const [here, there] = [await openTab(mine), await openTab(other)];
+    await logIn(here);
+    await logIn(there);
+
+    await here.click("#devices");
+    await expect.poll(() => here.locator("#device-list li").count()).toBe(2);
+    const foreign = here.locator("#device-list li", { hasText: /^Session / });
+    await foreign.getByRole("button", { name: "End this session" }).click();
+    await expect.poll(() => here.locator("#device-list li").count()).toBe(1);
+    expect(await here.locator("#device-list li").textContent()).toMatch(/^This browser /);
+
+    // The other browser learns at its next refresh, which the server refuses.
+    await there.evaluate(() => {
+      // Its access token stays valid until it expires; the session check refuses it at once.
+      (document.getElementById("check-session") as HTMLInputElement).checked = true;
+    });
+    await there.click("#me");
+    await expect.poll(() => state(there)).toBe("ended");
+    expect(await status(there)).toMatch(/^Session ended \(invalid_grant/);
+  });
+
+  it("renders the status line and wraps long values (screenshot)", async () => {
+    const context = await start();
+    const page = await openTab(context);
+    await page.setViewportSize({ width: 480, height: 900 });
+    await logIn(page);
+    await page.click("#me");
+    await expect.poll(() => page.locator("#output").textContent()).toContain("→ 200");
+    expect(await status(page)).toMatch(
+      /^Logged in as demo, session \S+, access token expires in \d+ s$/,
+    );
+
+    await mkdir(new URL(".", SCREENSHOT), { recursive: true });
+    const shot = await page.screenshot({ path: SCREENSHOT.pathname, fullPage: true });
+    expect(shot.subarray(1, 4).toString()).toBe("PNG");
+    // The status line is in the picture, on screen, not clipped; no box is wider than the page.
+    const line = await page.locator("#status").boundingBox();
+    expect(line).not.toBeNull();
+    expect(line?.x).toBeGreaterThanOrEqual(0);
+    expect((line?.x ?? 0) + (line?.width ?? 0)).toBeLessThanOrEqual(480);
+    const overflowing = await page.evaluate(() =>
+      ["status", "token", "output"]
+        .map((id) => document.getElementById(id) as HTMLElement)
+        .filter((element) => element.scrollWidth > element.clientWidth)
+        .map((element) => element.id),
+    );
+    expect(overflowing).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      480,
+    );
   });
 });

@@ -66,12 +66,13 @@ describe("quickstart server", () => {
   it("logs the demo user in and answers /api/me with the claims", async () => {
     const pair = await demoLogin();
     expect(pair).toMatchObject({ token_type: "Bearer", expires_in: 900 });
-    expect(pair.refresh_token).toMatch(/^tokens_rt_/);
+    expect(pair.refresh_token).toEqual(expect.any(String));
     const me = await fetch(`${base}/api/me`, bearer(pair.access_token));
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({
       sub: "user_demo",
       name: "Demo User",
+      preferred_username: "demo",
       iss: base,
       aud: `${base}/api`,
     });
@@ -184,18 +185,24 @@ describe("quickstart server", () => {
     );
     expect(response.status).toBe(200);
     expect(await response.json()).not.toHaveProperty("refresh_token");
-    const [setCookie] = response.headers.getSetCookie();
-    // An http://127.0.0.1 issuer: development cookie without Secure, still HttpOnly and Strict.
+    const [setCookie, hint] = response.headers.getSetCookie();
+    // An http://127.0.0.1 issuer: development cookie without Secure, still HttpOnly and Strict,
+    // sent only to the refresh and revoke endpoints.
     expect(setCookie).toMatch(
-      /^tokens_rt=tokens_rt_[\w-]+; Max-Age=\d+; Path=\/auth; HttpOnly; SameSite=Strict$/,
+      /^tokens_rt=[^;\s]+; Max-Age=(\d+); Path=\/auth\/token; HttpOnly; SameSite=Strict$/,
     );
+    const maxAge = /Max-Age=(\d+)/.exec(setCookie as string)?.[1];
+    // The page's "a session may exist" companion: readable, no secret, the same lifetime.
+    expect(hint).toBe(`tokens_session=1; Max-Age=${maxAge}; Path=/; SameSite=Strict`);
     const cookie = (setCookie as string).split(";")[0] as string;
 
     const csrf = { "token-request": "1", origin: base, cookie };
     const refreshed = await fetch(`${base}/auth/token/refresh`, { method: "POST", headers: csrf });
     expect(refreshed.status).toBe(200);
-    const nextCookie = (refreshed.headers.getSetCookie()[0] as string).split(";")[0] as string;
+    const [rotated, renewedHint] = refreshed.headers.getSetCookie();
+    const nextCookie = (rotated as string).split(";")[0] as string;
     expect(nextCookie).not.toBe(cookie);
+    expect(renewedHint).toMatch(/^tokens_session=1; Max-Age=\d+; Path=\/; SameSite=Strict$/);
 
     const forged = await fetch(`${base}/auth/token/refresh`, {
       method: "POST",
@@ -208,7 +215,36 @@ describe("quickstart server", () => {
       headers: { ...csrf, cookie: nextCookie },
     });
     expect(logout.status).toBe(200);
-    expect(logout.headers.getSetCookie()[0]).toMatch(/^tokens_rt=; Max-Age=0;/);
+    const [cleared, clearedHint] = logout.headers.getSetCookie();
+    expect(cleared).toMatch(/^tokens_rt=; Max-Age=0;.*Path=\/auth\/token;/);
+    expect(clearedHint).toMatch(/^tokens_session=; Max-Age=0;.*Path=\/;/);
+
+    // A refused cookie is deleted, and the hint with it.
+    const refused = await fetch(`${base}/auth/token/refresh`, { method: "POST", headers: csrf });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.getSetCookie()[1]).toMatch(/^tokens_session=; Max-Age=0;/);
+  });
+
+  it("sets no session hint in body mode", async () => {
+    const response = await login({ username: "demo", password: "demo" });
+    expect(response.headers.getSetCookie()).toEqual([]);
+  });
+
+  it("accepts a logged-out token at /api/me until it expires, unless asked to check the session", async () => {
+    const pair = await demoLogin();
+    const checked = `${base}/api/me?check=session`;
+    expect((await fetch(checked, bearer(pair.access_token))).status).toBe(200);
+    const logout = await fetch(`${base}/auth/token/revoke`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: pair.refresh_token }),
+    });
+    expect(logout.status).toBe(200);
+    // Stateless: the signature and expiry still hold.
+    expect((await fetch(`${base}/api/me`, bearer(pair.access_token))).status).toBe(200);
+    const refused = await fetch(checked, bearer(pair.access_token));
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("www-authenticate")).toMatch(/error="invalid_token"/);
   });
 
   it("serves the demo page under a strict Content-Security-Policy", async () => {
@@ -219,8 +255,11 @@ describe("quickstart server", () => {
     expect(await page.text()).toContain('<script type="module" src="/app.js">');
     const script = await fetch(`${base}/app.js`);
     expect(script.headers.get("content-type")).toMatch(/^text\/javascript/);
-    expect(await script.text()).toContain('"Token-Request": "1"');
+    // @tokens/client is bundled in: its default refresh endpoint is in the script.
+    expect(await script.text()).toContain('"/auth/token/refresh"');
     expect((await fetch(`${base}/app.css`)).status).toBe(200);
+    const icon = await fetch(`${base}/favicon.svg`);
+    expect(icon.headers.get("content-type")).toBe("image/svg+xml");
   });
 
   it("answers unknown paths with a JSON 404", async () => {

@@ -10,16 +10,8 @@ export {
   type TokensErrorReason,
 } from "./errors.js";
 export { generateSigningKey } from "./generate-signing-key.js";
-export { sessionFields, tokenFields } from "./session-fields.js";
-export type {
-  ClientContext,
-  LiveRotation,
-  Rotation,
-  SessionRecord,
-  TokenRecord,
-  TokenStore,
-  TokenWithSession,
-} from "./store.js";
+export { sessionFields } from "./session-fields.js";
+export type { ClientContext, Rotation, SessionRecord, TokenStore } from "./store.js";
 export type {
   AccessTokenClaims,
   BindingFieldPolicy,

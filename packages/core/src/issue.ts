@@ -3,6 +3,7 @@ import { RESERVED_CLAIMS, tokenResponse } from "./internal/access-token.js";
 import { bindingKey } from "./internal/binding.js";
 import { randomId } from "./internal/bytes.js";
 import type { Context } from "./internal/context.js";
+import { purgeAfter } from "./internal/expiry.js";
 import { clientContext, requireString } from "./internal/input.js";
 import { formatToken, hashSecret, newSecret } from "./internal/refresh-token.js";
 import { storeCall } from "./internal/store-call.js";
@@ -29,6 +30,7 @@ export async function issue(ctx: Context, options: IssueOptions): Promise<TokenR
   const hash = hashSecret(secret);
   const createdAt = new Date(now);
   const expiresAt = new Date(now + ctx.config.sessionMaxAge * 1000);
+  const idleExpiresAt = Math.min(now + ctx.config.refreshIdleTtl * 1000, expiresAt.getTime());
   const session: SessionRecord = {
     id: randomId(),
     subject,
@@ -40,22 +42,24 @@ export async function issue(ctx: Context, options: IssueOptions): Promise<TokenR
     rotatedAt: null,
     createdAt,
     lastUsedAt: createdAt,
-    idleExpiresAt: new Date(Math.min(now + ctx.config.refreshIdleTtl * 1000, expiresAt.getTime())),
+    idleExpiresAt: new Date(idleExpiresAt),
     expiresAt,
+    purgeAfter: purgeAfter(ctx.config, idleExpiresAt),
     revokedAt: null,
     revokeReason: null,
     client,
     bindingKey: bindingKey(client, ctx.config.binding),
     claims,
   };
-  await storeCall(
-    "issue",
-    ctx.store.createSession(session, { hash, sessionId: session.id, generation: 0, createdAt }),
-  );
+  await storeCall("issue", ctx.store.createSession(session));
   ctx.emit({ type: "session_created", at: createdAt, sessionId: session.id, subject, clientId });
   if (Number.isFinite(ctx.config.maxSessionsPerSubject))
     await enforceSessionCap(ctx, subject, createdAt);
-  return tokenResponse(ctx, session, formatToken(secret), now);
+  const token = formatToken(
+    { sessionId: session.id, generation: 0, secret },
+    ctx.keys.tagKeys[0] as Uint8Array,
+  );
+  return tokenResponse(ctx, session, token, now);
 }
 
 /** Revokes the subject's oldest live sessions beyond the cap (the new one is the newest). */

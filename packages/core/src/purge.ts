@@ -2,10 +2,7 @@ import { InvalidRequestError } from "./errors.js";
 import type { Context } from "./internal/context.js";
 import { storeCall } from "./internal/store-call.js";
 
-/**
- * Deletes sessions that ended more than `purgeRetention` ago, with their tokens, in batches.
- * Spent tokens of live sessions are kept: they are what reuse detection looks up.
- */
+/** Deletes sessions that ended more than `purgeRetention` ago, in batches. */
 export async function purge(ctx: Context, options: { batchSize?: number } = {}): Promise<number> {
   const batchSize = options.batchSize ?? 500;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {

@@ -1,19 +1,22 @@
 import { InvalidGrantError, InvalidRequestError, StoreUnavailableError } from "./errors.js";
-import { signAccessToken, tokenResponse } from "./internal/access-token.js";
+import { tokenResponse } from "./internal/access-token.js";
 import { bindingKey, bindingMismatches } from "./internal/binding.js";
 import { timingSafeEqual } from "./internal/bytes.js";
 import type { Context } from "./internal/context.js";
+import { purgeAfter } from "./internal/expiry.js";
 import { clientContext, requireString } from "./internal/input.js";
 import {
   formatToken,
   hashSecret,
+  hasValidTag,
   newSecret,
   openSealed,
+  type ParsedToken,
   parseToken,
   sealSecret,
 } from "./internal/refresh-token.js";
 import { storeCall } from "./internal/store-call.js";
-import type { ClientContext, SessionRecord, TokenWithSession } from "./store.js";
+import type { ClientContext, SessionRecord } from "./store.js";
 import type { RefreshOptions, TokenResponse } from "./types.js";
 
 const MAX_TOKEN_LENGTH = 4096;
@@ -21,48 +24,53 @@ const MAX_TOKEN_LENGTH = 4096;
 /**
  * Exchanges a refresh token for a new pair. See `Tokens.refresh`.
  *
- * The common case — the live token of a live session, from the client it is bound to — is one
- * store call when the store implements `rotateLive`. Anything else (or a store without it) takes
- * the full path, where the presented token is classified against its session row:
- * - the live token → compare-and-set rotation (refused if the client binding differs); a lost
- *   race re-reads and lands in a case below;
+ * The token names its session and generation under a tag only core can make, so a forgery never
+ * reaches the store. The common case — the live token of a live session, from the client it is
+ * bound to — is then one conditional write of the session row, by primary key. When that write
+ * is refused, the session is read and the presented token classified against it:
+ * - the live token → refused for its binding, or (a lost race, a moved clock) rotated again;
  * - the immediate predecessor, within the grace window and from the same client context → the
  *   same live successor, no writes;
- * - any other token of the family → reuse: the session is revoked.
+ * - an older generation → reuse: the session is revoked;
+ * - anything else (a generation the session never reached, as after a restore from backup) →
+ *   not recognized, and the session is left alone.
  */
 export async function refresh(
   ctx: Context,
   presented: unknown,
   options: RefreshOptions = {},
 ): Promise<TokenResponse> {
-  const secret = presentedSecret(presented);
+  const token = presentedToken(ctx, presented);
   const client = clientContext(options?.client);
   const clientId =
     options?.clientId === undefined ? undefined : requireString("client_id", options.clientId);
-  const hash = hashSecret(secret);
+  const hash = hashSecret(token.secret);
 
-  const live = await rotateLive(ctx, secret, hash, client, clientId);
-  if (live) return live;
-
+  // An IP policy compares networks, which a store cannot: the session is read first.
+  if (ctx.config.binding.ip === "off") {
+    const binding = bindingKey(client, ctx.config.binding);
+    const rotated = await rotate(ctx, token, hash, clientId, binding);
+    if (rotated) return rotated;
+  }
   // Two reads suffice: a lost compare-and-set means the row moved on (or was revoked), and
   // the second read classifies the token against the new state. The third is a safety net.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const found = await storeCall("refresh", ctx.store.findToken(hash));
-    if (!found) throw new InvalidGrantError("not_found", "refresh token not recognized");
+    const session = await storeCall("refresh", ctx.store.getSession(token.sessionId));
+    if (!session) throw notRecognized();
     const now = ctx.now();
-    const { session } = found;
     checkSession(session, now, clientId);
     const mismatched = bindingMismatches(session.client, client, ctx.config.binding);
 
     if (timingSafeEqual(hash, session.currentHash)) {
       if (mismatched.length > 0) return bindingMismatch(ctx, session, mismatched, client, now);
-      const rotated = await rotate(ctx, session, secret, hash, now);
+      // The binding was just compared in full (a key from an older policy may differ).
+      const rotated = await rotate(ctx, token, hash, clientId, undefined);
       if (rotated) return rotated;
       continue;
     }
     // A spent token from another client context is never the grace case: it is reuse.
     if (mismatched.length === 0 && withinGrace(ctx, session, hash, now)) {
-      const successor = openSealed(session.sealedSuccessor as string, secret);
+      const successor = openSealed(session.sealedSuccessor as string, token.secret);
       if (successor && timingSafeEqual(hashSecret(successor), session.currentHash)) {
         ctx.emit({
           type: "grace_replay",
@@ -71,21 +79,38 @@ export async function refresh(
           subject: session.subject,
           generation: session.generation,
         });
-        return tokenResponse(ctx, session, formatToken(successor), now);
+        const live = { sessionId: session.id, generation: session.generation, secret: successor };
+        return tokenResponse(ctx, session, formatToken(live, activeTagKey(ctx)), now);
       }
     }
-    return reuseDetected(ctx, found, client, now);
+    if (token.generation < session.generation)
+      return reuseDetected(ctx, token, session, client, now);
+    throw notRecognized();
   }
   throw new StoreUnavailableError("store did not settle the rotation");
 }
 
-function presentedSecret(presented: unknown): Uint8Array {
+/**
+ * The presented token, parsed and with a valid tag: anything else is refused here, before the
+ * store is asked, so a forged token that names a real session can neither revoke it nor cost a
+ * database round trip.
+ */
+function presentedToken(ctx: Context, presented: unknown): ParsedToken {
   if (typeof presented !== "string" || presented.length === 0) {
     throw new InvalidRequestError("malformed", "refresh_token must be a non-empty string");
   }
-  const secret = presented.length > MAX_TOKEN_LENGTH ? null : parseToken(presented);
-  if (!secret) throw new InvalidGrantError("malformed", "refresh token is malformed");
-  return secret;
+  const token = presented.length > MAX_TOKEN_LENGTH ? null : parseToken(presented);
+  if (!token) throw new InvalidGrantError("malformed", "refresh token is malformed");
+  if (!hasValidTag(token, ctx.keys.tagKeys)) throw notRecognized();
+  return token;
+}
+
+function notRecognized(): InvalidGrantError {
+  return new InvalidGrantError("not_found", "refresh token not recognized");
+}
+
+function activeTagKey(ctx: Context): Uint8Array {
+  return ctx.keys.tagKeys[0] as Uint8Array;
 }
 
 function checkSession(session: SessionRecord, now: number, clientId: string | undefined): void {
@@ -138,83 +163,36 @@ async function bindingMismatch(
   );
 }
 
+/**
+ * The one conditional write: the store checks what `checkSession` and the binding key (when
+ * given) would, and rotates in the same statement. `null` when it refused, for any reason: the
+ * caller then reads the session and decides, with the exact error and events.
+ */
 async function rotate(
   ctx: Context,
-  session: SessionRecord,
-  secret: Uint8Array,
+  token: ParsedToken,
   hash: string,
-  now: number,
-): Promise<TokenResponse | null> {
-  const successor = newSecret();
-  const successorHash = hashSecret(successor);
-  const rotatedAt = new Date(now);
-  const idleExpiresAt = new Date(
-    Math.min(now + ctx.config.refreshIdleTtl * 1000, session.expiresAt.getTime()),
-  );
-  const generation = session.generation + 1;
-  // The access token depends only on the session's identity, not on the rotation: sign it
-  // while the store works, and drop it if the compare-and-set is lost.
-  const accessToken = signAccessToken(ctx, session, now);
-  accessToken.catch(() => {});
-  const won = await storeCall(
-    "refresh",
-    ctx.store.rotate({
-      sessionId: session.id,
-      expectedHash: hash,
-      successor: { hash: successorHash, sessionId: session.id, generation, createdAt: rotatedAt },
-      sealedSuccessor: sealSecret(successor, secret),
-      rotatedAt,
-      idleExpiresAt,
-    }),
-  );
-  if (!won) return null;
-  ctx.emit({
-    type: "token_rotated",
-    at: rotatedAt,
-    sessionId: session.id,
-    subject: session.subject,
-    generation,
-  });
-  const rotated: SessionRecord = {
-    ...session,
-    generation,
-    previousHash: hash,
-    currentHash: successorHash,
-    rotatedAt,
-    lastUsedAt: rotatedAt,
-    idleExpiresAt,
-  };
-  return tokenResponse(ctx, rotated, formatToken(successor), now, accessToken);
-}
-
-/**
- * The one-round-trip rotation: the store checks what `checkSession` and the binding would, and
- * rotates in the same step. `null` when the store cannot (no `rotateLive`, or an IP policy,
- * which needs more than equality) or refused for any reason: the full path then decides, with
- * its exact error and events.
- */
-async function rotateLive(
-  ctx: Context,
-  secret: Uint8Array,
-  hash: string,
-  client: ClientContext | undefined,
   clientId: string | undefined,
+  binding: string | null | undefined,
 ): Promise<TokenResponse | null> {
-  const { store } = ctx;
-  if (typeof store.rotateLive !== "function" || ctx.config.binding.ip !== "off") return null;
   const now = ctx.now();
-  const successor = newSecret();
+  const secret = newSecret();
+  const generation = token.generation + 1;
   const rotatedAt = new Date(now);
+  const idleExpiresAt = now + ctx.config.refreshIdleTtl * 1000;
   const session = await storeCall(
     "refresh",
-    store.rotateLive({
+    ctx.store.rotate({
+      sessionId: token.sessionId,
       expectedHash: hash,
-      successorHash: hashSecret(successor),
-      sealedSuccessor: sealSecret(successor, secret),
+      successorHash: hashSecret(secret),
+      generation,
+      sealedSuccessor: sealSecret(secret, token.secret),
       rotatedAt,
-      idleExpiresAt: new Date(now + ctx.config.refreshIdleTtl * 1000),
+      idleExpiresAt: new Date(idleExpiresAt),
+      purgeAfter: purgeAfter(ctx.config, idleExpiresAt),
       ...(clientId === undefined ? {} : { clientId }),
-      bindingKey: bindingKey(client, ctx.config.binding),
+      ...(binding === undefined ? {} : { bindingKey: binding }),
     }),
   );
   if (!session) return null;
@@ -223,9 +201,10 @@ async function rotateLive(
     at: rotatedAt,
     sessionId: session.id,
     subject: session.subject,
-    generation: session.generation,
+    generation,
   });
-  return tokenResponse(ctx, session, formatToken(successor), now);
+  const successor = { sessionId: session.id, generation, secret };
+  return tokenResponse(ctx, session, formatToken(successor, activeTagKey(ctx)), now);
 }
 
 /** The immediate predecessor of the live token, presented within the grace window. */
@@ -242,7 +221,8 @@ function withinGrace(ctx: Context, session: SessionRecord, hash: string, now: nu
 
 async function reuseDetected(
   ctx: Context,
-  { token, session }: TokenWithSession,
+  token: ParsedToken,
+  session: SessionRecord,
   client: RefreshOptions["client"],
   now: number,
 ): Promise<never> {

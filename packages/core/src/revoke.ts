@@ -1,25 +1,28 @@
 import type { Context } from "./internal/context.js";
 import { requireString } from "./internal/input.js";
-import { hashSecret, parseToken } from "./internal/refresh-token.js";
+import { hasValidTag, parseToken } from "./internal/refresh-token.js";
 import { storeCall } from "./internal/store-call.js";
 
 /**
- * RFC 7009 revocation of the session a refresh token belongs to. Unknown, malformed or
- * non-string tokens are not errors (the spec's "invalid tokens do not cause an error").
+ * RFC 7009 revocation of the session a refresh token belongs to: any token core issued for it,
+ * live or spent (its tag proves that). Unknown, malformed, forged or non-string tokens are not
+ * errors (the spec's "invalid tokens do not cause an error").
  */
 export async function revoke(ctx: Context, presented: unknown): Promise<void> {
   if (typeof presented !== "string" || presented.length > 4096) return;
-  const secret = parseToken(presented);
-  if (!secret) return;
-  const found = await storeCall("revoke", ctx.store.findToken(hashSecret(secret)));
-  if (!found) return;
+  const token = parseToken(presented);
+  if (!token || !hasValidTag(token, ctx.keys.tagKeys)) return;
   const at = new Date(ctx.now());
-  if (await storeCall("revoke", ctx.store.revokeSession(found.session.id, at, "logout"))) {
+  if (await storeCall("revoke", ctx.store.revokeSession(token.sessionId, at, "logout"))) {
+    // The event names the subject, which costs a read: only pay it when someone listens.
+    const session = ctx.observed
+      ? await storeCall("revoke", ctx.store.getSession(token.sessionId))
+      : null;
     ctx.emit({
       type: "session_revoked",
       at,
-      sessionId: found.session.id,
-      subject: found.session.subject,
+      sessionId: token.sessionId,
+      subject: session?.subject ?? "",
       reason: "logout",
     });
   }

@@ -1,4 +1,4 @@
-import type { SessionRecord, TokenRecord } from "./store.js";
+import type { SessionRecord } from "./store.js";
 
 /**
  * The session with exactly the contract's fields — no extra properties a caller may have
@@ -26,29 +26,11 @@ export function sessionFields(session: SessionRecord): SessionRecord {
     lastUsedAt: session.lastUsedAt,
     idleExpiresAt: session.idleExpiresAt,
     expiresAt: session.expiresAt,
+    purgeAfter: session.purgeAfter,
     revokedAt: session.revokedAt ?? null,
     revokeReason: session.revokeReason ?? null,
     client: session.client ?? null,
     bindingKey: session.bindingKey ?? null,
     claims: session.claims ?? null,
-  };
-}
-
-/**
- * The token with exactly the contract's fields: the shape a store writes.
- *
- * @example
- * ```ts
- * import { tokenFields } from "@tokens/core";
- *
- * await db.insert(tokens).values(tokenFields(token));
- * ```
- */
-export function tokenFields(token: TokenRecord): TokenRecord {
-  return {
-    hash: token.hash,
-    sessionId: token.sessionId,
-    generation: token.generation,
-    createdAt: token.createdAt,
   };
 }

@@ -12,22 +12,25 @@ export interface ClientContext {
 }
 
 /**
- * One login session: the family of refresh tokens that descend from one issue.
+ * One login session: the family of refresh tokens that descend from one issue, kept as one row.
  *
- * The session row is the single point of truth for rotation: it names the live token
- * (`currentHash`), its immediate predecessor (`previousHash`) and the predecessor's sealed
- * successor, so a rotation is one compare-and-set on one row.
+ * A refresh token names its session and generation and carries a MAC under a server-held key
+ * (derived from the signing keys, never stored), so no row per token is needed: the session row
+ * names the live token (`currentHash`), its immediate predecessor (`previousHash`) and the
+ * predecessor's sealed successor, and a rotation is one compare-and-set on this row, found by
+ * its primary key. A refresh changes none of the columns a store indexes (`id`, `subject`,
+ * `purgeAfter`, the last only once per granule), so a database can update the row in place.
  */
 export interface SessionRecord {
-  /** Session id (the access token's `sid`). URL-safe, unique. */
+  /** Session id (the access token's `sid`): base64url of 16 random bytes. The primary key. */
   id: string;
-  /** The subject (user id) the session belongs to. */
+  /** The subject (user id) the session belongs to. Indexed (sessions list, revokeSubject). */
   subject: string;
   /** The OAuth `client_id` the session was issued to. */
   clientId: string;
   /** Generation of the live token: 0 at issue, +1 per rotation. */
   generation: number;
-  /** Hash of the live refresh token. */
+  /** Hash of the live refresh token's secret. */
   currentHash: string;
   /** Hash of the token the live one replaced, or `null` before the first rotation. */
   previousHash: string | null;
@@ -46,6 +49,13 @@ export interface SessionRecord {
   idleExpiresAt: Date;
   /** Absolute end of the session, however active. */
   expiresAt: Date;
+  /**
+   * A coarse lower bound of the instant the session ends (the idle deadline rounded down to a
+   * granule, capped by `expiresAt` and by `revokedAt`): the one column purge looks sessions up
+   * by. Coarse on purpose: consecutive refreshes leave it unchanged, so indexing it costs a
+   * refresh no index write.
+   */
+  purgeAfter: Date;
   /** When the session was revoked, or `null` while it is not. */
   revokedAt: Date | null;
   /** Why it was revoked (`logout`, `reused`, `subject_revoked`, …), or `null`. */
@@ -54,8 +64,8 @@ export interface SessionRecord {
   client: ClientContext | null;
   /**
    * A digest of the client fields the binding policy compares exactly, set by core at issue, or
-   * `null` when the policy compares none. Opaque to stores: {@link TokenStore.rotateLive}
-   * compares it for equality only, so a store enforces the binding without knowing its rules.
+   * `null` when the policy compares none. Opaque to stores: {@link TokenStore.rotate} compares
+   * it for equality only, so a store enforces the binding without knowing its rules.
    */
   bindingKey: string | null;
   /** App claims copied into every access token of the session, or `null`. */
@@ -63,76 +73,53 @@ export interface SessionRecord {
 }
 
 /**
- * One refresh token ever issued, by hash. Rows are immutable and exist so that any token of a
- * family — live or spent — leads back to its session (spent ones for reuse detection).
+ * The compare-and-set that spends the live token and installs its successor:
+ * {@link TokenStore.rotate}. Carries everything core checks against the session, so the store
+ * refuses in the same statement that rotates.
  */
-export interface TokenRecord {
-  /** The token's hash (never the token). Unique. */
-  hash: string;
-  /** The session (family) it belongs to. */
-  sessionId: string;
-  /** Its generation within the session. */
-  generation: number;
-  /** When it was issued. */
-  createdAt: Date;
-}
-
-/** The compare-and-set that spends the live token and installs its successor. */
 export interface Rotation {
-  /** The session to rotate. */
+  /** The session to rotate (its primary key, read from the presented token). */
   sessionId: string;
-  /** The hash the session's `currentHash` must still equal (the presented token). */
-  expectedHash: string;
-  /** The successor's token row (`generation` = the session's generation + 1). */
-  successor: TokenRecord;
-  /** The successor's secret sealed under the presented token's secret. */
-  sealedSuccessor: string;
-  /** The instant of the rotation: becomes `rotatedAt` and `lastUsedAt`. */
-  rotatedAt: Date;
-  /** The new `idleExpiresAt`. */
-  idleExpiresAt: Date;
-}
-
-/**
- * The one-step rotation of the live token, found by its hash: {@link TokenStore.rotateLive}.
- * Carries everything core would check against the session, so the store can refuse in the same
- * statement that rotates.
- */
-export interface LiveRotation {
   /** The presented token's hash: the session's `currentHash` must equal it. */
   expectedHash: string;
-  /** The successor token's hash: becomes `currentHash` and a new token row. */
+  /** The successor's hash: becomes `currentHash`. */
   successorHash: string;
+  /** The successor's generation (the presented token's + 1): becomes `generation`. */
+  generation: number;
   /** The successor's secret sealed under the presented token's secret. */
   sealedSuccessor: string;
   /**
    * The instant of the rotation: the session must be live at it (`expiresAt` and
-   * `idleExpiresAt` after it); it becomes `rotatedAt`, `lastUsedAt` and the successor's
-   * `createdAt`.
+   * `idleExpiresAt` after it); it becomes `rotatedAt` and `lastUsedAt`.
    */
   rotatedAt: Date;
   /** The new idle deadline before capping: the store sets min(this, the session's `expiresAt`). */
   idleExpiresAt: Date;
+  /** The new `purgeAfter` before capping: the store sets min(this, the session's `expiresAt`). */
+  purgeAfter: Date;
   /** When given, the session's `clientId` must equal it. */
   clientId?: string;
-  /** The session's `bindingKey` must equal it (`null` equals `null` only). */
-  bindingKey: string | null;
-}
-
-/** A token row together with its session. */
-export interface TokenWithSession {
-  token: TokenRecord;
-  session: SessionRecord;
+  /**
+   * When given, the session's `bindingKey` must equal it (`null` equals `null` only). Absent when
+   * core has already compared the client context itself (IP policies).
+   */
+  bindingKey?: string | null;
 }
 
 /**
- * The storage contract. Small on purpose: every rule lives in core; a store only keeps rows
- * and provides one atomic compare-and-set.
+ * The storage contract: seven methods over one row per session. Small on purpose: every rule
+ * lives in core; a store keeps rows and provides one atomic compare-and-set.
+ *
+ * What a store indexes: the primary key `id`, `subject` (listSessions, revokeSubject) and
+ * `purgeAfter` (purge), and nothing a rotation changes. A rotation is one write of one row by
+ * primary key; nothing else is written on the refresh path.
  *
  * Failures: a store throws {@link StoreUnavailableError} when the database cannot be reached or
  * fails mid-operation (wrap the driver error as `cause`). Every method is all-or-nothing: after a
- * failure the rows are as before the call or as after it, never in between. Dates go in and come
- * out as `Date`; stores may round to milliseconds.
+ * failure the rows are as before the call or as after it, never in between. A store that can
+ * meet a transient conflict (a deadlock, a serialization failure) retries it itself a bounded
+ * number of times; a caller never sees one. Dates go in and come out as `Date`; stores may round
+ * to milliseconds.
  *
  * Run `runStoreConformance` from `@tokens/core/testing` to prove an implementation.
  *
@@ -142,67 +129,38 @@ export interface TokenWithSession {
  *
  * export function myStore(db: Db): TokenStore {
  *   return {
- *     createSession: (session, token) => db.tx(...),
- *     findToken: (hash) => db.query(...),
- *     rotate: (rotation) => db.update(...),
- *     rotateLive: (rotation) => db.update(...), // optional
+ *     createSession: (session) => db.insert(...),
+ *     getSession: (id) => db.query(...),
+ *     rotate: (rotation) => db.update(...), // UPDATE … WHERE id = ? AND current_hash = ? … RETURNING *
  *     // ...
  *   };
  * }
  * ```
  */
 export interface TokenStore {
-  /**
-   * Persist a new session together with its first token (generation 0), atomically: either
-   * both rows exist afterwards or neither does.
-   */
-  createSession(session: SessionRecord, token: TokenRecord): Promise<void>;
+  /** Persist a new session. Rejects, storing nothing, if a session with its id exists. */
+  createSession(session: SessionRecord): Promise<void>;
 
-  /**
-   * Look up a token by hash and return it with its session, or `null` if no token has that hash
-   * (or its session has been purged). Returns revoked and expired sessions too: core decides.
-   */
-  findToken(hash: string): Promise<TokenWithSession | null>;
-
-  /**
-   * The atomic heart of the contract. If and only if the session exists, is not revoked and its
-   * `currentHash` equals `rotation.expectedHash`, in one atomic step: store the successor token
-   * row and set on the session `generation += 1`, `previousHash = expectedHash`,
-   * `currentHash = successor.hash`, `sealedSuccessor`, `rotatedAt`, `lastUsedAt = rotatedAt` and
-   * `idleExpiresAt`; then resolve `true`. Otherwise change nothing and resolve `false`.
-   *
-   * Of any number of concurrent calls with the same `expectedHash` — from one process or many,
-   * through any number of connections — **exactly one** resolves `true`. A successor row left
-   * behind by a call that resolved `false` is allowed only if no session ever names it.
-   */
-  rotate(rotation: Rotation): Promise<boolean>;
-
-  /**
-   * Optional: the common refresh in one round trip. If and only if a session exists whose
-   * `currentHash` equals `rotation.expectedHash`, that is not revoked, whose `expiresAt` and
-   * `idleExpiresAt` are both after `rotation.rotatedAt`, whose `clientId` equals
-   * `rotation.clientId` when that is given and whose `bindingKey` equals `rotation.bindingKey`
-   * (`null` equals `null`), then in one atomic step do exactly what {@link TokenStore.rotate}
-   * does — store the successor token row (`hash = successorHash`, the session's id,
-   * `generation` = the session's generation + 1, `createdAt = rotatedAt`) and set on the session
-   * `generation += 1`, `previousHash = expectedHash`, `currentHash = successorHash`,
-   * `sealedSuccessor`, `rotatedAt`, `lastUsedAt = rotatedAt` and
-   * `idleExpiresAt = min(rotation.idleExpiresAt, expiresAt)` — and resolve the session as it is
-   * after the rotation. Otherwise change nothing and resolve `null`.
-   *
-   * Of any number of concurrent `rotateLive` and `rotate` calls for the same expected hash —
-   * from one process or many, through any number of connections — **exactly one** succeeds.
-   * As for `rotate`, a successor row left behind by a call that resolved `null` is allowed only
-   * if no session ever names it.
-   *
-   * Core calls it first on every refresh (unless the binding policy compares IP addresses) and
-   * falls back to `findToken` + `rotate` whenever it resolves `null`, so refusals keep their
-   * exact reasons; a store without it simply always takes that path.
-   */
-  rotateLive?(rotation: LiveRotation): Promise<SessionRecord | null>;
-
-  /** Return the session with this id, or `null`. */
+  /** Return the session with this id (revoked and expired ones too: core decides), or `null`. */
   getSession(id: string): Promise<SessionRecord | null>;
+
+  /**
+   * The atomic heart of the contract: one conditional write of one row. If and only if the
+   * session `rotation.sessionId` exists, is not revoked, its `currentHash` equals
+   * `rotation.expectedHash`, its `expiresAt` and `idleExpiresAt` are both after
+   * `rotation.rotatedAt`, its `clientId` equals `rotation.clientId` when that is given and its
+   * `bindingKey` equals `rotation.bindingKey` when that is given (`null` equals `null`), then in
+   * one atomic step set `generation = rotation.generation`, `previousHash = expectedHash`,
+   * `currentHash = successorHash`, `sealedSuccessor`, `rotatedAt`, `lastUsedAt = rotatedAt`,
+   * `idleExpiresAt = min(rotation.idleExpiresAt, expiresAt)` and
+   * `purgeAfter = min(rotation.purgeAfter, expiresAt)`, and resolve the session as it is after
+   * the write. Otherwise change nothing and resolve `null`.
+   *
+   * Of any number of concurrent calls with the same `sessionId` and `expectedHash` — from one
+   * process or many, through any number of connections — **exactly one** resolves a session.
+   * A call that resolves `null` writes nothing at all.
+   */
+  rotate(rotation: Rotation): Promise<SessionRecord | null>;
 
   /**
    * Return the subject's sessions that are not revoked and whose `idleExpiresAt` and
@@ -211,10 +169,10 @@ export interface TokenStore {
   listSessions(subject: string, now: Date): Promise<SessionRecord[]>;
 
   /**
-   * Mark the session revoked (`revokedAt = at`, `revokeReason = reason`) unless it already is.
-   * Resolve `true` if this call revoked it, `false` if it was already revoked or does not exist.
-   * A revocation and a concurrent `rotate` are ordered: once this resolves, no `rotate` of the
-   * session can resolve `true`.
+   * Mark the session revoked (`revokedAt = at`, `revokeReason = reason`,
+   * `purgeAfter = min(purgeAfter, at)`) unless it already is. Resolve `true` if this call revoked
+   * it, `false` if it was already revoked or does not exist. A revocation and a concurrent
+   * `rotate` are ordered: once this resolves, no `rotate` of the session can resolve a session.
    */
   revokeSession(id: string, at: Date, reason: string): Promise<boolean>;
 
@@ -226,9 +184,10 @@ export interface TokenStore {
 
   /**
    * Delete up to `limit` sessions that ended before `before` — revoked before it, or with
-   * `idleExpiresAt` or `expiresAt` before it — together with all their token rows, and resolve
-   * the number of sessions deleted. Sessions that end later, and their tokens, stay. Called in
-   * a loop by core until it returns less than `limit`, so each call should be short.
+   * `idleExpiresAt` or `expiresAt` before it — and resolve the number deleted. Sessions that end
+   * later stay. Find them through `purgeAfter < before` (every ended session's `purgeAfter` is at
+   * or before its end) and check the exact condition on those rows. Called in a loop by core
+   * until it returns less than `limit`, so each call should be short.
    */
   purge(before: Date, limit: number): Promise<number>;
 }

@@ -2,6 +2,7 @@ import { memoryStore } from "@tokens/memory";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTokens, generateSigningKey, type Tokens, TokensError } from "../src/index.js";
+import { unknownRefreshToken } from "../src/testing/harness.js";
 
 let tokens: Tokens;
 
@@ -28,7 +29,7 @@ const garbage = [
   " ",
   "x".repeat(1_000_000),
   "tokens_rt_",
-  `tokens_rt_${"A".repeat(43)}\n`,
+  `tokens_rt_${"A".repeat(91)}\n`,
   "\u0000".repeat(53),
 ];
 
@@ -41,7 +42,7 @@ describe("hostile input gets a typed error, never a crash", () => {
   });
 
   it("refresh of a well-formed unknown token is invalid_grant/not_found", async () => {
-    await expect(tokens.refresh(`tokens_rt_${"A".repeat(43)}`)).rejects.toMatchObject({
+    await expect(tokens.refresh(unknownRefreshToken())).rejects.toMatchObject({
       code: "invalid_grant",
       reason: "not_found",
     });

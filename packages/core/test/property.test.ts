@@ -10,6 +10,7 @@ import {
   type Tokens,
   TokensError,
 } from "../src/index.js";
+import { unknownRefreshToken } from "../src/testing/harness.js";
 
 /**
  * Model-based test: random sequences of operations run against tokens (over the memory store)
@@ -26,8 +27,8 @@ import {
 const SUBJECTS = ["alice", "bob", "carol"];
 const ACCESS_TTL = 900;
 const TOLERANCE = 5;
-const UNKNOWN_TOKEN = `tokens_rt_${"A".repeat(43)}`;
-const MALFORMED = ["", "tokens_rt_short", `tokens_rt_${"!".repeat(43)}`, "Bearer x"];
+const UNKNOWN_TOKEN = unknownRefreshToken();
+const MALFORMED = ["", "tokens_rt_short", `tokens_rt_${"!".repeat(91)}`, "Bearer x"];
 
 type Pick =
   | { kind: "live" | "previous" | "any"; session: number; index: number }

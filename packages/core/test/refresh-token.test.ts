@@ -1,24 +1,72 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { nodeCrypto, usePortableCrypto } from "../src/internal/jws-crypto.js";
 import {
   formatToken,
   hashSecret,
+  hasValidTag,
   newSecret,
   openSealed,
+  type ParsedToken,
   parseToken,
   sealSecret,
+  tagKey,
 } from "../src/internal/refresh-token.js";
 
+const KEY = new Uint8Array(32).fill(7);
+const SESSION_ID = "AAECAwQFBgcICQoLDA0ODw"; // bytes 0..15
+
 describe("refresh token format", () => {
-  it("is a scannable prefix plus 256 bits of base64url", () => {
-    const token = formatToken(newSecret());
-    expect(token).toMatch(/^tokens_rt_[A-Za-z0-9_-]{43}$/);
-    expect(parseToken(token)).toHaveLength(32);
+  it("is a scannable prefix plus the session id, generation, 256-bit secret and tag", () => {
+    const secret = newSecret();
+    const token = formatToken({ sessionId: SESSION_ID, generation: 258, secret }, KEY);
+    expect(token).toMatch(/^tokens_rt_[A-Za-z0-9_-]{91}$/);
+    const body = Buffer.from(token.slice("tokens_rt_".length), "base64url");
+    expect([...body.subarray(0, 16)]).toEqual([...Array(16).keys()]);
+    expect(body.readUInt32BE(16)).toBe(258);
+    expect(new Uint8Array(body.subarray(20, 52))).toEqual(secret);
+    // The tag: HMAC-SHA-256 under the key of the label and the 52 bytes before it, cut to 16.
+    const tag = createHmac("sha256", KEY)
+      .update("tokens/refresh-token/tag/v2\0")
+      .update(body.subarray(0, 52))
+      .digest()
+      .subarray(0, 16);
+    expect(body.subarray(52)).toEqual(tag);
+
+    const parsed = parseToken(token);
+    expect(parsed).toMatchObject({ sessionId: SESSION_ID, generation: 258, secret });
+    expect(hasValidTag(parsed as ParsedToken, [KEY])).toBe(true);
+  });
+
+  it("verifies its tag under any of the keys given, and under no other", () => {
+    const other = new Uint8Array(32).fill(9);
+    const token = parseToken(
+      formatToken({ sessionId: SESSION_ID, generation: 0, secret: newSecret() }, KEY),
+    ) as ParsedToken;
+    expect(hasValidTag(token, [other, KEY])).toBe(true);
+    expect(hasValidTag(token, [other])).toBe(false);
+    expect(hasValidTag(token, [])).toBe(false);
+    // Any changed byte of the signed part breaks the tag: session, generation, secret.
+    for (const index of [0, 17, 40]) {
+      const signed = token.signed.slice();
+      signed[index] = (signed[index] as number) ^ 1;
+      expect(hasValidTag({ ...token, signed }, [KEY])).toBe(false);
+    }
+  });
+
+  it("derives the tag key from a signing key's private part, never the same for two keys", () => {
+    const a = tagKey(new Uint8Array(32).fill(1));
+    expect(a).toHaveLength(32);
+    expect(tagKey(new Uint8Array(32).fill(1))).toEqual(a);
+    expect(tagKey(new Uint8Array(32).fill(2))).not.toEqual(a);
   });
 
   it("never repeats", () => {
-    const seen = new Set(Array.from({ length: 1000 }, () => formatToken(newSecret())));
+    const seen = new Set(
+      Array.from({ length: 1000 }, () =>
+        formatToken({ sessionId: SESSION_ID, generation: 0, secret: newSecret() }, KEY),
+      ),
+    );
     expect(seen.size).toBe(1000);
   });
 
@@ -26,21 +74,31 @@ describe("refresh token format", () => {
     "",
     "tokens_rt_",
     "tokens_rt_short",
-    `tokens_rt_${"A".repeat(42)}`,
-    `tokens_rt_${"A".repeat(44)}`,
-    `tokens_rt_${"+".repeat(43)}`,
-    `TOKENS_RT_${"A".repeat(43)}`,
-    `other_rt_${"A".repeat(44)}`,
-    // 43 characters carry 258 bits: a last character with its two spare bits set is another
-    // spelling of the same secret, which no issued token has.
-    `tokens_rt_${"A".repeat(42)}B`,
+    `tokens_rt_${"A".repeat(43)}`,
+    `tokens_rt_${"A".repeat(90)}`,
+    `tokens_rt_${"A".repeat(92)}`,
+    `tokens_rt_${"+".repeat(91)}`,
+    `TOKENS_RT_${"A".repeat(91)}`,
+    `other_rt_${"A".repeat(92)}`,
+    // 91 characters carry 546 bits for 544: a last character with its two spare bits set is
+    // another spelling of the same bytes, which no issued token has.
+    `tokens_rt_${"A".repeat(90)}B`,
   ])("rejects %j", (input) => {
     expect(parseToken(input)).toBeNull();
   });
 
+  it("refuses to format a session id that is not 16 bytes or a generation out of range", () => {
+    const secret = newSecret();
+    expect(() => formatToken({ sessionId: "short", generation: 0, secret }, KEY)).toThrow();
+    expect(() => formatToken({ sessionId: SESSION_ID, generation: -1, secret }, KEY)).toThrow();
+    expect(() =>
+      formatToken({ sessionId: SESSION_ID, generation: 2 ** 32, secret }, KEY),
+    ).toThrow();
+  });
+
   it("hashes to a value that does not contain the secret and differs from the seal pad", () => {
     const secret = newSecret();
-    const token = formatToken(secret);
+    const token = formatToken({ sessionId: SESSION_ID, generation: 0, secret }, KEY);
     const hash = hashSecret(secret);
     expect(hash).toHaveLength(43);
     expect(token).not.toContain(hash);

@@ -10,16 +10,24 @@ import { type Answer, oauthError } from "./responses.js";
  * @example
  * ```ts
  * const handlers = createHandlers(tokens, {
- *   cookie: { allowedOrigins: ["https://app.example.com"] },
+ *   cookie: { allowedOrigins: ["https://app.example.com"], path: "/auth/token" },
  * });
  * ```
  */
 export interface CookieOptions {
   /**
    * Cookie name. Default `__Secure-tokens_rt` (`tokens_rt` with `allowInsecureLocalhost`).
-   * The `__Host-` prefix needs `Path=/`, so it is refused with any other `basePath`.
+   * The `__Host-` prefix needs `Path=/`, so it is refused with any other cookie path.
    */
   name?: string;
+  /**
+   * The cookie's `Path`: the browser sends the cookie to every URL under it. Default
+   * `basePath`. Only the refresh and revoke endpoints read the cookie, so a path covering
+   * exactly those two (with the default endpoint paths, `<basePath>/token`) keeps it away from
+   * the app's other routes under `basePath`, such as its login. Must cover both endpoints;
+   * otherwise a `ConfigurationError`.
+   */
+  path?: string;
   /**
    * Origins whose pages may refresh and revoke with the cookie (exact `scheme://host[:port]`).
    * Default: the origin of the endpoints (`baseUrl`, else the issuer's). A request is also
@@ -79,7 +87,7 @@ export function createCookieJar(
     throw new ConfigurationError(`Cookie ${name} needs Secure, which allowInsecureLocalhost drops`);
   }
   if (/^__host-/i.test(name) && path !== "/") {
-    throw new ConfigurationError(`Cookie ${name} needs Path=/, but the auth base path is ${path}`);
+    throw new ConfigurationError(`Cookie ${name} needs Path=/, but the cookie path is ${path}`);
   }
   const csrfHeader = options.csrfHeader ?? "Token-Request";
   if (!TOKEN_NAME.test(csrfHeader)) throw new ConfigurationError(`Invalid header ${csrfHeader}`);

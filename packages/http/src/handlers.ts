@@ -92,7 +92,10 @@ export interface EndpointPaths {
  * ```
  */
 export interface HandlersOptions {
-  /** Path the auth endpoints live under; also the refresh cookie's `Path`. Default `/auth`. */
+  /**
+   * Path the auth endpoints live under; also the refresh cookie's `Path` unless `cookie.path`
+   * narrows it. Default `/auth`.
+   */
   basePath?: string;
   /** Override single endpoint paths (absolute from the origin root). */
   paths?: Partial<EndpointPaths>;
@@ -344,12 +347,13 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
   const onError =
     options.onError ??
     ((error: unknown) => console.error("tokens: unexpected error in an HTTP handler", error));
+  const cookieOptions = options.cookie === true ? {} : options.cookie || undefined;
   const jar: CookieJar | undefined =
-    options.cookie === undefined || options.cookie === false
+    cookieOptions === undefined
       ? undefined
       : createCookieJar(
-          options.cookie === true ? {} : options.cookie,
-          basePath,
+          cookieOptions,
+          checkPath("cookie.path", cookieOptions.path ?? basePath),
           issuer,
           baseUrl.origin,
         );

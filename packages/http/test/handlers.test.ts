@@ -32,6 +32,12 @@ describe("configuration", () => {
     ["two endpoints on one path", { paths: { jwks: "/keys", metadata: "/keys" } }],
     ["a refresh endpoint outside the cookie path", { cookie: true, paths: { refresh: "/token" } }],
     ["a __Host- cookie on a sub-path", { cookie: { name: "__Host-rt" } }],
+    ["a cookie path without the revoke endpoint", { cookie: { path: "/auth/token/refresh" } }],
+    ["a relative cookie path", { cookie: { path: "auth" } }],
+    [
+      "a __Host- cookie on a narrowed path",
+      { basePath: "/", cookie: { name: "__Host-rt", path: "/token" } },
+    ],
     ["an invalid cookie name", { cookie: { name: "rt;x" } }],
     [
       "an allowed origin with a path",
@@ -48,6 +54,32 @@ describe("configuration", () => {
     const handlers = createHandlers(tokensFor(), { basePath: "/", cookie: { name: "__Host-rt" } });
     expect(handlers.cookie).toEqual({ name: "__Host-rt", path: "/" });
     expect(handlers.paths.refresh).toBe("/token/refresh");
+  });
+
+  it("narrows the cookie to the refresh and revoke endpoints with cookie.path", async () => {
+    const handlers = createHandlers(tokensFor(), { cookie: { path: "/auth/token" } });
+    expect(handlers.cookie).toEqual({ name: "__Secure-tokens_rt", path: "/auth/token" });
+    const login = await handlers.issue(
+      post("/auth/login", { headers: { "token-transport": "cookie" } }),
+      { subject: "narrow" },
+    );
+    const [header] = login.headers.getSetCookie();
+    expect(parseSetCookie(header as string)).toMatchObject({ path: "/auth/token" });
+    const cookie = (header as string).split(";")[0] as string;
+    const refreshed = await handlers.refresh(
+      post("/auth/token/refresh", {
+        headers: { cookie, "token-request": "1", origin: "https://auth.example.test" },
+      }),
+    );
+    expect(refreshed.status).toBe(200);
+    expect(parseSetCookie(refreshed.headers.getSetCookie()[0] as string)).toMatchObject({
+      path: "/auth/token",
+    });
+    const loggedOut = handlers.logoutResponse();
+    expect(parseSetCookie(loggedOut.headers.getSetCookie()[0] as string)).toMatchObject({
+      path: "/auth/token",
+      maxAge: 0,
+    });
   });
 
   it("relaxes Secure and the prefix only for an http://localhost issuer when asked", async () => {

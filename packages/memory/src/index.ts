@@ -1,15 +1,7 @@
-import type {
-  ClientContext,
-  LiveRotation,
-  Rotation,
-  SessionRecord,
-  TokenRecord,
-  TokenStore,
-  TokenWithSession,
-} from "@tokens/core";
+import type { ClientContext, Rotation, SessionRecord, TokenStore } from "@tokens/core";
 
 /**
- * A {@link TokenStore} that keeps sessions and tokens in `Map`s inside the current process.
+ * A {@link TokenStore} that keeps sessions in a `Map` inside the current process.
  *
  * Meant for tests, local development and single-process apps that accept losing every session
  * on restart. It is not shared between processes, workers or server instances: run a database
@@ -40,9 +32,7 @@ import type {
  */
 export function memoryStore(): TokenStore {
   const sessions = new Map<string, SessionRecord>();
-  const tokens = new Map<string, TokenRecord>();
-  // Indexes, so that purge and revokeSubject need not scan every token.
-  const tokensOfSession = new Map<string, Set<string>>();
+  // An index, so that listSessions and revokeSubject need not scan every session.
   const sessionsOfSubject = new Map<string, Set<string>>();
 
   function sessionsOf(subject: string): SessionRecord[] {
@@ -52,53 +42,30 @@ export function memoryStore(): TokenStore {
 
   function revoke(session: SessionRecord, at: Date, reason: string): boolean {
     if (session.revokedAt) return false;
-    sessions.set(session.id, { ...session, revokedAt: copyDate(at), revokeReason: reason });
+    sessions.set(session.id, {
+      ...session,
+      revokedAt: copyDate(at),
+      revokeReason: reason,
+      purgeAfter: earlier(session.purgeAfter, at),
+    });
     return true;
   }
 
-  /** The write half of a rotation, once the caller has checked the session may rotate. */
-  function install(session: SessionRecord, rotation: Rotation): SessionRecord {
-    if (tokens.has(rotation.successor.hash)) {
-      throw new Error("memoryStore: a token with the successor's hash already exists");
-    }
-    tokens.set(rotation.successor.hash, copyToken(rotation.successor));
-    tokensOfSession.get(session.id)?.add(rotation.successor.hash);
-    const rotated: SessionRecord = {
-      ...session,
-      generation: session.generation + 1,
-      previousHash: rotation.expectedHash,
-      currentHash: rotation.successor.hash,
-      sealedSuccessor: rotation.sealedSuccessor,
-      rotatedAt: copyDate(rotation.rotatedAt),
-      lastUsedAt: copyDate(rotation.rotatedAt),
-      idleExpiresAt: copyDate(rotation.idleExpiresAt),
-    };
-    sessions.set(session.id, rotated);
-    return rotated;
-  }
-
-  /** The session `rotateLive` may rotate: live at `rotatedAt`, naming the hash, same client. */
-  function liveSession(rotation: LiveRotation): SessionRecord | undefined {
-    const token = tokens.get(rotation.expectedHash);
-    const session = token && sessions.get(token.sessionId);
+  /** Whether `rotation` may rotate `session`: live at `rotatedAt`, naming the hash, same client. */
+  function mayRotate(session: SessionRecord | undefined, rotation: Rotation): boolean {
     const at = rotation.rotatedAt.getTime();
-    if (
-      !session ||
-      session.revokedAt ||
-      session.currentHash !== rotation.expectedHash ||
-      session.expiresAt.getTime() <= at ||
-      session.idleExpiresAt.getTime() <= at ||
-      (rotation.clientId !== undefined && session.clientId !== rotation.clientId) ||
-      session.bindingKey !== rotation.bindingKey
-    ) {
-      return undefined;
-    }
-    return session;
+    return (
+      session !== undefined &&
+      !session.revokedAt &&
+      session.currentHash === rotation.expectedHash &&
+      session.expiresAt.getTime() > at &&
+      session.idleExpiresAt.getTime() > at &&
+      (rotation.clientId === undefined || session.clientId === rotation.clientId) &&
+      (rotation.bindingKey === undefined || session.bindingKey === rotation.bindingKey)
+    );
   }
 
   function remove(session: SessionRecord): void {
-    for (const hash of tokensOfSession.get(session.id) ?? []) tokens.delete(hash);
-    tokensOfSession.delete(session.id);
     sessions.delete(session.id);
     const ofSubject = sessionsOfSubject.get(session.subject);
     ofSubject?.delete(session.id);
@@ -108,58 +75,36 @@ export function memoryStore(): TokenStore {
   // The methods are `async` only so that they return promises (and failures become
   // rejections); none of them awaits, which is what makes each one atomic.
   return {
-    async createSession(session: SessionRecord, token: TokenRecord): Promise<void> {
+    async createSession(session: SessionRecord): Promise<void> {
       if (sessions.has(session.id))
         throw new Error(`memoryStore: session ${session.id} already exists`);
-      if (tokens.has(token.hash))
-        throw new Error("memoryStore: a token with this hash already exists");
       sessions.set(session.id, copySession(session));
-      tokens.set(token.hash, copyToken(token));
-      tokensOfSession.set(session.id, new Set([token.hash]));
       const ofSubject = sessionsOfSubject.get(session.subject) ?? new Set<string>();
       ofSubject.add(session.id);
       sessionsOfSubject.set(session.subject, ofSubject);
     },
 
-    async findToken(hash: string): Promise<TokenWithSession | null> {
-      const token = tokens.get(hash);
-      const session = token && sessions.get(token.sessionId);
-      if (!token || !session) return null;
-      return { token: copyToken(token), session: copySession(session) };
-    },
-
-    async rotate(rotation: Rotation): Promise<boolean> {
-      const session = sessions.get(rotation.sessionId);
-      if (!session || session.revokedAt || session.currentHash !== rotation.expectedHash)
-        return false;
-      install(session, rotation);
-      return true;
-    },
-
-    async rotateLive(rotation: LiveRotation): Promise<SessionRecord | null> {
-      const session = liveSession(rotation);
-      if (!session) return null;
-      const rotated = install(session, {
-        sessionId: session.id,
-        expectedHash: rotation.expectedHash,
-        successor: {
-          hash: rotation.successorHash,
-          sessionId: session.id,
-          generation: session.generation + 1,
-          createdAt: rotation.rotatedAt,
-        },
-        sealedSuccessor: rotation.sealedSuccessor,
-        rotatedAt: rotation.rotatedAt,
-        idleExpiresAt: new Date(
-          Math.min(rotation.idleExpiresAt.getTime(), session.expiresAt.getTime()),
-        ),
-      });
-      return copySession(rotated);
-    },
-
     async getSession(id: string): Promise<SessionRecord | null> {
       const session = sessions.get(id);
       return session ? copySession(session) : null;
+    },
+
+    async rotate(rotation: Rotation): Promise<SessionRecord | null> {
+      const session = sessions.get(rotation.sessionId);
+      if (!session || !mayRotate(session, rotation)) return null;
+      const rotated: SessionRecord = {
+        ...session,
+        generation: rotation.generation,
+        previousHash: rotation.expectedHash,
+        currentHash: rotation.successorHash,
+        sealedSuccessor: rotation.sealedSuccessor,
+        rotatedAt: copyDate(rotation.rotatedAt),
+        lastUsedAt: copyDate(rotation.rotatedAt),
+        idleExpiresAt: earlier(rotation.idleExpiresAt, session.expiresAt),
+        purgeAfter: earlier(rotation.purgeAfter, session.expiresAt),
+      };
+      sessions.set(session.id, rotated);
+      return copySession(rotated);
     },
 
     async listSessions(subject: string, now: Date): Promise<SessionRecord[]> {
@@ -187,9 +132,10 @@ export function memoryStore(): TokenStore {
       for (const session of sessions.values()) {
         if (ended.length >= limit) break;
         if (
-          (session.revokedAt && session.revokedAt.getTime() < cutoff) ||
-          session.idleExpiresAt.getTime() < cutoff ||
-          session.expiresAt.getTime() < cutoff
+          session.purgeAfter.getTime() < cutoff &&
+          ((session.revokedAt && session.revokedAt.getTime() < cutoff) ||
+            session.idleExpiresAt.getTime() < cutoff ||
+            session.expiresAt.getTime() < cutoff)
         ) {
           ended.push(session);
         }
@@ -206,6 +152,11 @@ function copyDate(date: Date): Date {
 
 function copyDateOrNull(date: Date | null): Date | null {
   return date ? copyDate(date) : null;
+}
+
+/** A copy of the earlier of two instants. */
+function earlier(a: Date, b: Date): Date {
+  return copyDate(a.getTime() <= b.getTime() ? a : b);
 }
 
 /** A deep copy with JSON semantics: what a JSON column gives back. */
@@ -227,19 +178,11 @@ function copySession(session: SessionRecord): SessionRecord {
     lastUsedAt: copyDate(session.lastUsedAt),
     idleExpiresAt: copyDate(session.idleExpiresAt),
     expiresAt: copyDate(session.expiresAt),
+    purgeAfter: copyDate(session.purgeAfter),
     revokedAt: copyDateOrNull(session.revokedAt),
     revokeReason: session.revokeReason,
     client: copyJson<ClientContext>(session.client),
     bindingKey: session.bindingKey ?? null,
     claims: copyJson<Record<string, unknown>>(session.claims),
-  };
-}
-
-function copyToken(token: TokenRecord): TokenRecord {
-  return {
-    hash: token.hash,
-    sessionId: token.sessionId,
-    generation: token.generation,
-    createdAt: copyDate(token.createdAt),
   };
 }

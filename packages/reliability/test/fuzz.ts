@@ -7,6 +7,7 @@
  */
 import { connect } from "node:net";
 import { createTokens, generateSigningKey } from "@tokens/core";
+import { unknownRefreshToken } from "@tokens/core/testing";
 import { createHandlers, type Endpoint, type TokenHandlers } from "@tokens/http";
 import { memoryStore } from "@tokens/memory";
 import fc from "fast-check";
@@ -62,7 +63,7 @@ function tokenArb(pool: string[], huge = `tokens_rt_${"x".repeat(20_000)}`) {
     real.chain((t) => fc.nat({ max: t.length }).map((n) => t.slice(0, n))),
     real.map((t) => `${t}${t}`),
     real.map((t) => t.replace(/.$/, (c) => (c === "A" ? "B" : "A"))),
-    fc.constant(`tokens_rt_${"A".repeat(43)}`),
+    fc.constant(unknownRefreshToken()),
     fc.constant(huge),
     fc.constant("eyJhbGciOiJub25lIn0.e30."),
     fc.constant("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"),

@@ -75,7 +75,7 @@ describe.each(servers)("@tokens/http served by %s", (runtime, start) => {
     expect(login.headers.get("cache-control")).toContain("no-store");
     const first = (await login.json()) as Record<string, string>;
     expect(first).toMatchObject({ token_type: "Bearer", expires_in: 900 });
-    expect(first.refresh_token).toMatch(/^tokens_rt_[A-Za-z0-9_-]{43}$/);
+    expect(first.refresh_token).toMatch(/^tokens_rt_[A-Za-z0-9_-]{91}$/);
 
     const identity = await me(first.access_token as string);
     expect(identity.status).toBe(200);

@@ -60,12 +60,6 @@ export async function startBackend(
       if (rotated) rotations++;
       return rotated;
     },
-    // The one-call rotation core tries first; count it like `rotate`.
-    async rotateLive(rotation) {
-      const rotated = (await inner.rotateLive?.(rotation)) ?? null;
-      if (rotated) rotations++;
-      return rotated;
-    },
     async revokeSession(id, at, reason) {
       const revoked = await inner.revokeSession(id, at, reason);
       if (revoked) revocations.push(reason);

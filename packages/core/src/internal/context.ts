@@ -16,12 +16,26 @@ export interface Context {
 
 const DAY = 86_400;
 
+const STORE_METHODS = [
+  "createSession",
+  "getSession",
+  "rotate",
+  "listSessions",
+  "revokeSession",
+  "revokeSubject",
+  "purge",
+] as const satisfies ReadonlyArray<keyof TokenStore>;
+
 export function createContext(config: TokensConfig): Context {
   if (typeof config !== "object" || config === null)
     throw new ConfigurationError("config object required");
   const store = config.store;
-  if (typeof store !== "object" || store === null || typeof store.rotate !== "function") {
+  if (typeof store !== "object" || store === null) {
     throw new ConfigurationError("store: a TokenStore is required");
+  }
+  const missing = STORE_METHODS.filter((name) => typeof store[name] !== "function");
+  if (missing.length > 0) {
+    throw new ConfigurationError(`store: not a TokenStore (no ${missing.join(", ")})`);
   }
   if (typeof config.issuer !== "string" || config.issuer.length === 0) {
     throw new ConfigurationError("issuer: a non-empty string is required");

@@ -3,6 +3,7 @@ import { ConfigurationError } from "../errors.js";
 import type { SigningAlgorithm, SigningKey } from "../types.js";
 import { cachedHeaders, encodeHeader } from "./jws.js";
 import { type SignatureOps, signatureOps } from "./jws-crypto.js";
+import { tagKey } from "./refresh-token.js";
 
 /** The key type and curve each algorithm requires: a key is only ever used under its own alg. */
 const KEY_SHAPE: Record<SigningAlgorithm, { kty: string; crv?: string; secret: "d" | "k" }> = {
@@ -39,6 +40,11 @@ export interface LoadedKeys {
 export class KeyRing {
   readonly activeKid: string;
   readonly publicJwks: JWK[];
+  /**
+   * The keys that tag refresh tokens, one per signing key, the active key's first: new tokens
+   * are tagged with it, and a token tagged under any configured key verifies.
+   */
+  readonly tagKeys: readonly Uint8Array[];
   private readonly jwks: Map<string, SigningKey>;
   private loading: Promise<LoadedKeys> | undefined;
   private loaded: LoadedKeys | undefined;
@@ -58,6 +64,10 @@ export class KeyRing {
       throw new ConfigurationError(`activeKeyId: no key has kid "${String(active)}"`);
     }
     this.activeKid = active;
+    const signing = this.jwks.get(active) as SigningKey;
+    this.tagKeys = [signing, ...[...this.jwks.values()].filter((key) => key !== signing)].map(
+      (key) => tagKey(base64url.decode(key[KEY_SHAPE[key.alg].secret] as string)),
+    );
     this.publicJwks = [...this.jwks.values()].filter((k) => k.kty !== "oct").map(publicPart);
   }
 

@@ -1,8 +1,10 @@
 import { base64url } from "jose";
-import { expect } from "vitest";
+import { expect, it } from "vitest";
 import { createTokens } from "../create-tokens.js";
 import type { TokensErrorReason } from "../errors.js";
-import type { Rotation, SessionRecord, TokenRecord, TokenStore } from "../store.js";
+import { KeyRing } from "../internal/key-ring.js";
+import { formatToken, newSecret } from "../internal/refresh-token.js";
+import type { Rotation, SessionRecord, TokenStore } from "../store.js";
 import type { SigningKey, Tokens, TokensConfig, TokensEvent } from "../types.js";
 
 /** What the suite opened: the adapter's stores plus the keys every tokens instance shares. */
@@ -17,6 +19,33 @@ export interface Env {
     unavailable?: () => Promise<TokenStore>;
     interrupt?: () => Promise<void>;
   };
+}
+
+/**
+ * The marker in the names of race tests registered as skipped because the server cannot apply a
+ * conditional write atomically (see `ConformanceOptions.atomicWrites`). Test reports can allow
+ * exactly these skips and no others.
+ *
+ * @example
+ * ```ts
+ * import { NON_ATOMIC_SERVER } from "@tokens/core/testing";
+ *
+ * const allowed = skippedTestNames.filter((name) => name.includes(NON_ATOMIC_SERVER));
+ * ```
+ */
+export const NON_ATOMIC_SERVER = "[server without atomic conditional writes:";
+
+/**
+ * `it` for a test that races writes on one record: registered as skipped, with the reason in its
+ * name, when the server is declared unable to apply conditional writes atomically.
+ */
+export function raceTest(
+  unsupported: string | undefined,
+): (name: string, test: () => Promise<void>) => void {
+  return (name, test) =>
+    unsupported === undefined
+      ? it(name, test)
+      : it.skip(`${name} ${NON_ATOMIC_SERVER} ${unsupported}]`, test);
 }
 
 /** An injectable clock: tests move time forward instead of sleeping. */
@@ -98,9 +127,43 @@ export function newSubject(label = "user"): string {
   return `${label}-${randomText(9)}`;
 }
 
-/** A well-formed refresh token that was never issued. */
-export function unknownRefreshToken(): string {
-  return `tokens_rt_${randomText(32)}`;
+/**
+ * A well-formed refresh token that core never issued: for a random session, or — a forgery by
+ * someone who knows a session id from an access token's `sid` — for the given one, at the given
+ * generation. Its tag is made under a key no tokens instance has, so `refresh` refuses it with
+ * `invalid_grant` (`not_found`) without asking the store.
+ *
+ * @example
+ * ```ts
+ * import { unknownRefreshToken } from "@tokens/core/testing";
+ *
+ * const response = await app.request("/auth/token", {
+ *   method: "POST",
+ *   body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: unknownRefreshToken() }),
+ * });
+ * expect(response.status).toBe(400);
+ * ```
+ */
+export function unknownRefreshToken(sessionId = randomText(), generation = 0): string {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  return formatToken({ sessionId, generation, secret: newSecret() }, key);
+}
+
+/**
+ * A refresh token tagged under `keys` as core tags them — what only the server can make — for
+ * any session, generation and secret: how the suite reaches the store with a token that passes
+ * the tag check but was never issued (a restored backup, a leaked signing key).
+ */
+export function taggedRefreshToken(
+  keys: SigningKey[],
+  sessionId: string,
+  generation: number,
+  secret: Uint8Array = newSecret(),
+): string {
+  return formatToken(
+    { sessionId, generation, secret },
+    new KeyRing(keys, undefined).tagKeys[0] as Uint8Array,
+  );
 }
 
 /** A hash-shaped value (base64url of 32 bytes), as core stores. */
@@ -178,8 +241,16 @@ export function expectSameSession(
 ): void {
   expect(actual, `session ${expected.id}`).toBeTruthy();
   const session = actual as SessionRecord;
-  const { rotatedAt, createdAt, lastUsedAt, idleExpiresAt, expiresAt, revokedAt, ...plain } =
-    expected;
+  const {
+    rotatedAt,
+    createdAt,
+    lastUsedAt,
+    idleExpiresAt,
+    expiresAt,
+    purgeAfter,
+    revokedAt,
+    ...plain
+  } = expected;
   expect({
     id: session.id,
     subject: session.subject,
@@ -198,28 +269,14 @@ export function expectSameSession(
   expectDate(session.lastUsedAt, lastUsedAt, "lastUsedAt");
   expectDate(session.idleExpiresAt, idleExpiresAt, "idleExpiresAt");
   expectDate(session.expiresAt, expiresAt, "expiresAt");
+  expectDate(session.purgeAfter, purgeAfter, "purgeAfter");
   expectDateOrNull(session.revokedAt, revokedAt, "revokedAt");
 }
 
-export function expectSameToken(
-  actual: TokenRecord | null | undefined,
-  expected: TokenRecord,
-): void {
-  expect(actual, `token ${expected.hash}`).toBeTruthy();
-  const token = actual as TokenRecord;
-  expect({ hash: token.hash, sessionId: token.sessionId, generation: token.generation }).toEqual({
-    hash: expected.hash,
-    sessionId: expected.sessionId,
-    generation: expected.generation,
-  });
-  expectDate(token.createdAt, expected.createdAt, "token createdAt");
-}
-
-/** A fresh session record (generation 0) and its first token, for raw store calls. */
-export function sessionRecord(overrides: Partial<SessionRecord> & { at?: number } = {}): {
-  session: SessionRecord;
-  token: TokenRecord;
-} {
+/** A fresh session record (generation 0), for raw store calls. */
+export function sessionRecord(
+  overrides: Partial<SessionRecord> & { at?: number } = {},
+): SessionRecord {
   const { at = Date.now(), ...fields } = overrides;
   const createdAt = new Date(at);
   const session: SessionRecord = {
@@ -235,6 +292,7 @@ export function sessionRecord(overrides: Partial<SessionRecord> & { at?: number 
     lastUsedAt: createdAt,
     idleExpiresAt: new Date(at + HOUR),
     expiresAt: new Date(at + DAY),
+    purgeAfter: new Date(0),
     revokedAt: null,
     revokeReason: null,
     client: null,
@@ -242,34 +300,49 @@ export function sessionRecord(overrides: Partial<SessionRecord> & { at?: number 
     claims: null,
     ...fields,
   };
-  const token: TokenRecord = {
-    hash: session.currentHash,
-    sessionId: session.id,
-    generation: session.generation,
-    createdAt: session.createdAt,
-  };
-  return { session, token };
+  // Unless a test sets it, the coarsest bound there is: the idle deadline itself.
+  if (fields.purgeAfter === undefined) {
+    session.purgeAfter = new Date(
+      Math.min(session.idleExpiresAt.getTime(), session.expiresAt.getTime()),
+    );
+  }
+  return session;
 }
 
-/** The rotation of `session` a core refresh at `at` would ask for. */
+/** The rotation of `session` a core refresh at `at` would ask for: same client, same binding. */
 export function rotationOf(
   session: SessionRecord,
   at: number,
-  expectedHash = session.currentHash,
+  overrides: Partial<Rotation> = {},
 ): Rotation {
-  const rotatedAt = new Date(at);
   return {
     sessionId: session.id,
-    expectedHash,
-    successor: {
-      hash: randomHash(),
-      sessionId: session.id,
-      generation: session.generation + 1,
-      createdAt: rotatedAt,
-    },
+    expectedHash: session.currentHash,
+    successorHash: randomHash(),
+    generation: session.generation + 1,
     sealedSuccessor: randomText(32),
-    rotatedAt,
-    idleExpiresAt: new Date(Math.min(at + HOUR, session.expiresAt.getTime())),
+    rotatedAt: new Date(at),
+    idleExpiresAt: new Date(at + HOUR),
+    purgeAfter: new Date(at + HOUR - MINUTE),
+    clientId: session.clientId,
+    bindingKey: session.bindingKey,
+    ...overrides,
+  };
+}
+
+/** The session as `rotate` must leave (and return) it. */
+export function rotatedBy(session: SessionRecord, rotation: Rotation): SessionRecord {
+  const end = session.expiresAt.getTime();
+  return {
+    ...session,
+    generation: rotation.generation,
+    previousHash: rotation.expectedHash,
+    currentHash: rotation.successorHash,
+    sealedSuccessor: rotation.sealedSuccessor,
+    rotatedAt: rotation.rotatedAt,
+    lastUsedAt: rotation.rotatedAt,
+    idleExpiresAt: new Date(Math.min(rotation.idleExpiresAt.getTime(), end)),
+    purgeAfter: new Date(Math.min(rotation.purgeAfter.getTime(), end)),
   };
 }
 

@@ -1,21 +1,28 @@
 import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
+import { generateSigningKey } from "../generate-signing-key.js";
 import type { SessionRecord } from "../store.js";
+import type { TokenResponse } from "../types.js";
 import {
   DAY,
   type Env,
   expectDate,
   expectGrantError,
+  expectSameSession,
   HOUR,
   harness,
   MINUTE,
   newSubject,
   rejection,
   SECOND,
+  taggedRefreshToken,
   unknownRefreshToken,
 } from "./harness.js";
 
-const REFRESH_TOKEN = /^tokens_rt_[A-Za-z0-9_-]{43}$/;
+/** A signing key no tokens instance of the suite has. */
+const otherKey = () => generateSigningKey("EdDSA", { kid: "attacker" });
+
+const REFRESH_TOKEN = /^tokens_rt_[A-Za-z0-9_-]{91}$/;
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** Issue, rotation, reuse detection, grace, expiry and client binding, through `createTokens`. */
@@ -98,16 +105,14 @@ export function describeLifecycle(env: () => Env): void {
 
       const session = (await store.getSession(first.session.id)) as SessionRecord;
       expect(session.generation).toBe(1);
-      const live = await store.findToken(session.currentHash);
-      const spent = await store.findToken(session.previousHash as string);
-      expect(live?.token.generation).toBe(1);
-      expect(spent?.token.generation).toBe(0);
-      const stored = JSON.stringify([session, live, spent]);
+      const stored = JSON.stringify(session);
       const emitted = JSON.stringify(events);
       for (const token of [first.refresh_token, second.refresh_token]) {
-        const secret = base64url.decode(token.slice("tokens_rt_".length));
+        // The secret: bytes 20 to 52 of the token's body (after the session id and generation).
+        const secret = base64url.decode(token.slice("tokens_rt_".length)).slice(20, 52);
         const encodings = [
           token.slice("tokens_rt_".length),
+          base64url.encode(secret),
           btoa(String.fromCharCode(...secret)).replace(/=+$/, ""),
           Array.from(secret, (b) => b.toString(16).padStart(2, "0")).join(""),
         ];
@@ -185,6 +190,28 @@ export function describeLifecycle(env: () => Env): void {
         "stored idleExpiresAt",
       );
       expect((await store.getSession(first.session.id))?.generation).toBe(4);
+    });
+
+    it("any older generation is reuse: a spent token from the middle of the family revokes it", async () => {
+      const { store } = env();
+      const { tokens, clock, events } = harness(env());
+      const family = [await tokens.issue({ subject: newSubject() })];
+      for (let i = 0; i < 5; i++) {
+        clock.advance(MINUTE);
+        family.push(await tokens.refresh((family.at(-1) as TokenResponse).refresh_token));
+      }
+      await expectGrantError(tokens.refresh((family[2] as TokenResponse).refresh_token), "reused");
+      expect(events).toContainEqual(
+        expect.objectContaining({
+          type: "reuse_detected",
+          presentedGeneration: 2,
+          liveGeneration: 5,
+        }),
+      );
+      expect((await store.getSession(family[0]?.session.id as string))?.revokeReason).toBe(
+        "reused",
+      );
+      await expectGrantError(tokens.refresh((family[5] as TokenResponse).refresh_token), "revoked");
     });
 
     it("a token two or more generations old is reuse: session revoked, reuse_detected emitted, other sessions untouched", async () => {
@@ -301,6 +328,73 @@ export function describeLifecycle(env: () => Env): void {
       pair = await tokens.refresh(pair.refresh_token);
       clock.advance(1);
       await expectGrantError(tokens.refresh(pair.refresh_token), "session_expired");
+    });
+
+    it("a forged token naming a live session (its id is every access token's sid) is not_found and leaves the session working", async () => {
+      const { store } = env();
+      const { tokens, clock, events } = harness(env());
+      let pair = await tokens.issue({ subject: newSubject() });
+      clock.advance(MINUTE);
+      pair = await tokens.refresh(pair.refresh_token);
+      clock.advance(MINUTE);
+      pair = await tokens.refresh(pair.refresh_token);
+      const { sid } = await tokens.verifyAccessToken(pair.access_token);
+      const before = (await store.getSession(sid)) as SessionRecord;
+      expect(before.generation).toBe(2);
+
+      // Any generation, older ones included: without the server's key the tag cannot verify.
+      for (const generation of [0, 1, 2, 3, 4_000_000_000]) {
+        await expectGrantError(tokens.refresh(unknownRefreshToken(sid, generation)), "not_found");
+        await tokens.revoke(unknownRefreshToken(sid, generation));
+      }
+      // A correctly tagged token (say, a backup restored behind the client) that the session
+      // never reached is not reuse either.
+      for (const generation of [2, 3]) {
+        await expectGrantError(
+          tokens.refresh(taggedRefreshToken(env().keys, sid, generation)),
+          "not_found",
+        );
+      }
+      expectSameSession(await store.getSession(sid), before);
+      expect(
+        events.filter((e) => e.type === "reuse_detected" || e.type === "session_revoked"),
+      ).toEqual([]);
+      clock.advance(MINUTE);
+      expect((await tokens.refresh(pair.refresh_token)).session.id).toBe(sid);
+    });
+
+    it("a leaked database row cannot be turned into a refresh token", async () => {
+      const { store } = env();
+      const { tokens, clock } = harness(env(), { reuseGrace: 60 });
+      const first = await tokens.issue({ subject: newSubject(), client: { deviceId: "d" } });
+      clock.advance(MINUTE);
+      const live = await tokens.refresh(first.refresh_token, { client: { deviceId: "d" } });
+      const row = (await store.getSession(first.session.id)) as SessionRecord;
+      // Everything secret-shaped in the row, as the secret of a token for this session. Tagged
+      // under a key of the attacker's making (the database holds none), and even under the
+      // server's own key: the row's values are not the secrets they stand for.
+      const candidates = [row.currentHash, row.previousHash, row.sealedSuccessor, row.bindingKey]
+        .filter((value): value is string => typeof value === "string")
+        .map((value) => base64url.decode(value))
+        .filter((bytes) => bytes.length === 32);
+      expect(candidates.length).toBeGreaterThanOrEqual(3);
+      for (const secret of candidates) {
+        for (const generation of [row.generation, row.generation - 1]) {
+          await expectGrantError(
+            tokens.refresh(taggedRefreshToken([await otherKey()], row.id, generation, secret)),
+            "not_found",
+          );
+        }
+        await expectGrantError(
+          tokens.refresh(taggedRefreshToken(env().keys, row.id, row.generation, secret), {
+            client: { deviceId: "d" },
+          }),
+          "not_found",
+        );
+      }
+      expectSameSession(await store.getSession(row.id), row);
+      clock.advance(MINUTE);
+      await tokens.refresh(live.refresh_token, { client: { deviceId: "d" } });
     });
 
     it("malformed refresh tokens are refused as malformed, unknown ones as not_found", async () => {

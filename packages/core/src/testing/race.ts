@@ -3,7 +3,7 @@ import { rotationOf } from "./harness.js";
 
 /** What a burst of concurrent rotations of one session produced. */
 export interface RotationRace {
-  /** The rotations that resolved `true`; a conforming store has exactly one. */
+  /** The rotations that resolved a session; a conforming store has exactly one. */
   winners: Rotation[];
   /** Every rotation attempted, in call order. */
   attempts: Rotation[];
@@ -27,5 +27,5 @@ export async function raceRotations(
   const results = await Promise.all(
     attempts.map((rotation, i) => (stores[i % stores.length] as TokenStore).rotate(rotation)),
   );
-  return { winners: attempts.filter((_, i) => results[i] === true), attempts };
+  return { winners: attempts.filter((_, i) => results[i] !== null), attempts };
 }

@@ -1,29 +1,30 @@
 import { describe, expect, it } from "vitest";
-import type { SessionRecord } from "../store.js";
 import {
   DAY,
   type Env,
   expectDate,
   expectSameSession,
-  expectSameToken,
   HOUR,
+  MINUTE,
   newSubject,
   randomHash,
   randomText,
   rejection,
+  rotatedBy,
   rotationOf,
   SECOND,
   sessionRecord,
 } from "./harness.js";
+import { describeRotate } from "./store-rotate.js";
 
 /** The store methods called directly: the contract core relies on, field by field. */
-export function describeStoreContract(env: () => Env): void {
+export function describeStoreContract(env: () => Env, nonAtomic?: string): void {
   describe("store contract", () => {
-    it("createSession stores the session and its first token; getSession and findToken return them (dates as Date, within 1 ms)", async () => {
+    it("createSession stores the session; getSession returns it (dates as Date, within 1 ms)", async () => {
       const { store } = env();
       // Odd milliseconds catch stores that round to seconds.
       const at = Date.now() - (Date.now() % 1000) + 123;
-      const { session, token } = sessionRecord({
+      const session = sessionRecord({
         at,
         clientId: "mobile-app",
         client: { deviceId: "device-ä1", userAgent: "Mozilla/5.0 (X11) ✓", ip: "2001:db8::7" },
@@ -37,19 +38,16 @@ export function describeStoreContract(env: () => Env): void {
         },
         idleExpiresAt: new Date(at + HOUR + 7),
         expiresAt: new Date(at + DAY + 9),
+        purgeAfter: new Date(at + HOUR - 5),
       });
-      await store.createSession(session, token);
-
+      await store.createSession(session);
       expectSameSession(await store.getSession(session.id), session);
-      const found = await store.findToken(token.hash);
-      expectSameToken(found?.token, token);
-      expectSameSession(found?.session, session);
     });
 
     it("null fields (client, claims, rotation fields) come back as null", async () => {
       const { store } = env();
-      const { session, token } = sessionRecord();
-      await store.createSession(session, token);
+      const session = sessionRecord();
+      await store.createSession(session);
       const stored = await store.getSession(session.id);
       expectSameSession(stored, session);
       expect(stored?.client).toBeNull();
@@ -58,24 +56,23 @@ export function describeStoreContract(env: () => Env): void {
       expect(stored?.revokedAt).toBeNull();
     });
 
-    it("findToken resolves null for an unknown hash and getSession null for an unknown id", async () => {
+    it("getSession resolves null for an unknown id", async () => {
       const { store } = env();
-      expect(await store.findToken(randomHash())).toBeNull();
       expect(await store.getSession(randomText())).toBeNull();
     });
 
     it("records passed in and handed out are copies: mutating them does not change the store", async () => {
       const { store } = env();
-      const { session, token } = sessionRecord({
+      const session = sessionRecord({
         claims: { role: "user" },
         client: { deviceId: "d1" },
       });
       const original = structuredClone(session);
-      await store.createSession(session, token);
+      await store.createSession(session);
       session.subject = "someone-else";
       session.expiresAt.setTime(0);
+      session.purgeAfter.setTime(0);
       (session.claims as Record<string, unknown>).role = "admin";
-      token.createdAt.setTime(0);
 
       const read = await store.getSession(session.id);
       expectSameSession(read, original);
@@ -85,103 +82,47 @@ export function describeStoreContract(env: () => Env): void {
         (read.client as { deviceId?: string }).deviceId = "d2";
       }
       expectSameSession(await store.getSession(session.id), original);
-      expectDate(
-        (await store.findToken(token.hash))?.token.createdAt,
-        original.createdAt,
-        "token createdAt",
-      );
+
+      const at = Date.now();
+      const rotation = rotationOf(original, at);
+      const expected = rotatedBy(original, structuredClone(rotation));
+      const rotated = await store.rotate(rotation);
+      rotated?.lastUsedAt.setTime(0);
+      rotation.rotatedAt.setTime(0);
+      rotation.idleExpiresAt.setTime(0);
+      expectSameSession(await store.getSession(session.id), expected);
     });
 
-    it("createSession is all-or-nothing: a session whose token hash already exists is not stored", async () => {
+    it("createSession rejects a session whose id exists and leaves the stored one as it was", async () => {
       const { store } = env();
       const first = sessionRecord();
-      await store.createSession(first.session, first.token);
-      const clash = sessionRecord({ currentHash: first.token.hash });
-      await rejection(store.createSession(clash.session, clash.token));
-      // Nothing of the refused session may remain.
-      expect(await store.getSession(clash.session.id)).toBeNull();
-      expect((await store.findToken(first.token.hash))?.session.id).toBe(first.session.id);
-    });
-
-    it("rotate with the live hash installs the successor and updates the session; spent token rows stay", async () => {
-      const { store } = env();
-      const at = Date.now();
-      const { session, token } = sessionRecord({ at, claims: { a: 1 } });
-      await store.createSession(session, token);
-      const rotation = rotationOf(session, at + 61 * SECOND + 7);
-      expect(await store.rotate(rotation)).toBe(true);
-
-      const expected: SessionRecord = {
-        ...session,
-        generation: 1,
-        previousHash: token.hash,
-        currentHash: rotation.successor.hash,
-        sealedSuccessor: rotation.sealedSuccessor,
-        rotatedAt: rotation.rotatedAt,
-        lastUsedAt: rotation.rotatedAt,
-        idleExpiresAt: rotation.idleExpiresAt,
-      };
-      expectSameSession(await store.getSession(session.id), expected);
-      const successor = await store.findToken(rotation.successor.hash);
-      expectSameToken(successor?.token, rotation.successor);
-      expectSameSession(successor?.session, expected);
-      // The spent token still leads to its session: that is how reuse is detected.
-      const spent = await store.findToken(token.hash);
-      expectSameToken(spent?.token, token);
-      expectSameSession(spent?.session, expected);
-
-      const second = rotationOf(expected, at + 2 * HOUR);
-      expect(await store.rotate(second)).toBe(true);
-      const after = await store.getSession(session.id);
-      expect(after?.generation).toBe(2);
-      expect(after?.previousHash).toBe(rotation.successor.hash);
-      expect(after?.currentHash).toBe(second.successor.hash);
-    });
-
-    it("rotate resolves false and changes nothing when expectedHash is not the live hash", async () => {
-      const { store } = env();
-      const { session, token } = sessionRecord();
-      await store.createSession(session, token);
-      expect(await store.rotate(rotationOf(session, Date.now(), randomHash()))).toBe(false);
-      expectSameSession(await store.getSession(session.id), session);
-
-      const won = rotationOf(session, Date.now());
-      expect(await store.rotate(won)).toBe(true);
-      const rotated = await store.getSession(session.id);
-      // The spent hash no longer rotates anything.
-      expect(await store.rotate(rotationOf(session, Date.now() + SECOND, token.hash))).toBe(false);
-      expectSameSession(await store.getSession(session.id), rotated as SessionRecord);
-    });
-
-    it("rotate resolves false for a revoked session and for an unknown session", async () => {
-      const { store } = env();
-      const { session, token } = sessionRecord();
-      await store.createSession(session, token);
-      expect(await store.revokeSession(session.id, new Date(), "logout")).toBe(true);
-      const revoked = await store.getSession(session.id);
-      expect(await store.rotate(rotationOf(session, Date.now()))).toBe(false);
-      expectSameSession(await store.getSession(session.id), revoked as SessionRecord);
-
-      const ghost = sessionRecord().session;
-      expect(await store.rotate(rotationOf(ghost, Date.now()))).toBe(false);
-      expect(await store.getSession(ghost.id)).toBeNull();
+      await store.createSession(first);
+      const clash = sessionRecord({ id: first.id });
+      await rejection(store.createSession(clash));
+      expectSameSession(await store.getSession(first.id), first);
     });
 
     it("revokeSession resolves true, then false; the first time and reason stay; unknown ids resolve false", async () => {
       const { store } = env();
-      const { session, token } = sessionRecord();
-      await store.createSession(session, token);
+      const session = sessionRecord();
+      await store.createSession(session);
       const at = new Date(Date.now() + 5 * SECOND + 3);
       expect(await store.revokeSession(session.id, at, "logout")).toBe(true);
       expect(await store.revokeSession(session.id, new Date(at.getTime() + HOUR), "reused")).toBe(
         false,
       );
+      // Revoking moves purgeAfter to the revocation when that is earlier, never later.
       expectSameSession(await store.getSession(session.id), {
         ...session,
         revokedAt: at,
         revokeReason: "logout",
+        purgeAfter: at,
       });
       expect(await store.revokeSession(randomText(), at, "logout")).toBe(false);
+      const later = sessionRecord({ purgeAfter: new Date(Date.now() - MINUTE) });
+      await store.createSession(later);
+      expect(await store.revokeSession(later.id, at, "logout")).toBe(true);
+      expectDate((await store.getSession(later.id))?.purgeAfter, later.purgeAfter, "purgeAfter");
     });
 
     it("revokeSubject revokes and counts the subject's unrevoked sessions only; other subjects are untouched", async () => {
@@ -190,22 +131,22 @@ export function describeStoreContract(env: () => Env): void {
       const already = sessionRecord({ subject });
       const mine = [sessionRecord({ subject }), sessionRecord({ subject })];
       const other = sessionRecord();
-      for (const { session, token } of [already, ...mine, other])
-        await store.createSession(session, token);
+      for (const session of [already, ...mine, other]) await store.createSession(session);
       const earlier = new Date(Date.now() - HOUR);
-      await store.revokeSession(already.session.id, earlier, "logout");
+      await store.revokeSession(already.id, earlier, "logout");
 
       const at = new Date();
       expect(await store.revokeSubject(subject, at, "subject_revoked")).toBe(2);
-      const first = await store.getSession(already.session.id);
+      const first = await store.getSession(already.id);
       expectDate(first?.revokedAt, earlier, "revokedAt of the already revoked session");
       expect(first?.revokeReason).toBe("logout");
-      for (const { session } of mine) {
+      for (const session of mine) {
         const stored = await store.getSession(session.id);
         expectDate(stored?.revokedAt, at, "revokedAt");
+        expectDate(stored?.purgeAfter, at, "purgeAfter");
         expect(stored?.revokeReason).toBe("subject_revoked");
       }
-      expectSameSession(await store.getSession(other.session.id), other.session);
+      expectSameSession(await store.getSession(other.id), other);
       expect(await store.revokeSubject(subject, at, "subject_revoked")).toBe(0);
       expect(await store.revokeSubject(newSubject(), at, "subject_revoked")).toBe(0);
     });
@@ -227,32 +168,20 @@ export function describeStoreContract(env: () => Env): void {
       });
       const otherSubject = sessionRecord({ at: now - 5 * SECOND });
       // Inserted out of order so that the order returned must come from createdAt.
-      for (const { session, token } of [
-        newer,
-        revoked,
-        idleEnded,
-        older,
-        ended,
-        rotated,
-        otherSubject,
-      ]) {
-        await store.createSession(session, token);
+      for (const session of [newer, revoked, idleEnded, older, ended, rotated, otherSubject]) {
+        await store.createSession(session);
       }
-      expect(await store.rotate(rotationOf(rotated.session, now - 10))).toBe(true);
-      expect(await store.revokeSession(revoked.session.id, new Date(now - 1), "logout")).toBe(true);
+      expect(await store.rotate(rotationOf(rotated, now - 10))).not.toBeNull();
+      expect(await store.revokeSession(revoked.id, new Date(now - 1), "logout")).toBe(true);
 
       const listed = await store.listSessions(subject, new Date(now));
-      expect(listed.map((s) => s.id)).toEqual([
-        older.session.id,
-        newer.session.id,
-        rotated.session.id,
-      ]);
-      expectSameSession(listed[0], older.session);
+      expect(listed.map((s) => s.id)).toEqual([older.id, newer.id, rotated.id]);
+      expectSameSession(listed[0], older);
       expect(listed[2]?.generation).toBe(1);
       expect(await store.listSessions(newSubject(), new Date(now))).toEqual([]);
     });
 
-    it("purge deletes up to `limit` sessions that ended before `before`, with all their tokens, and keeps the rest", async () => {
+    it("purge deletes up to `limit` sessions that ended before `before` and keeps the rest", async () => {
       const { store } = env();
       // Dates far in the past: this purge cannot touch sessions that other tests use.
       const before = Date.now() - 700 * DAY;
@@ -263,9 +192,19 @@ export function describeStoreContract(env: () => Env): void {
         idleExpiresAt: new Date(before - 2 * DAY),
         expiresAt: new Date(before - 1),
       });
-      const rotatedEnded = sessionRecord({ at: before - DAY });
+      const rotatedEnded = sessionRecord({
+        at: before - DAY,
+        idleExpiresAt: new Date(before - HOUR),
+      });
       const lasting = { idleExpiresAt: new Date(before + HOUR), expiresAt: new Date(before + DAY) };
       const live = sessionRecord({ at: before - DAY, ...lasting });
+      // purgeAfter is a coarse lower bound: a session it names as a candidate that has not
+      // ended yet stays.
+      const coarse = sessionRecord({
+        at: before - DAY,
+        ...lasting,
+        purgeAfter: new Date(before - DAY),
+      });
       const revokedLater = sessionRecord({ at: before - DAY, ...lasting });
       // Ends exactly at `before`: not before it, so it stays.
       const boundary = sessionRecord({
@@ -273,22 +212,23 @@ export function describeStoreContract(env: () => Env): void {
         idleExpiresAt: new Date(before),
         expiresAt: new Date(before),
       });
-      for (const { session, token } of [
+      for (const session of [
         revoked,
         idleEnded,
         ended,
         rotatedEnded,
         live,
+        coarse,
         revokedLater,
         boundary,
       ]) {
-        await store.createSession(session, token);
+        await store.createSession(session);
       }
-      const rotation = rotationOf(rotatedEnded.session, before - 2 * HOUR);
-      expect(await store.rotate(rotation)).toBe(true);
-      await store.revokeSession(rotatedEnded.session.id, new Date(before - HOUR), "reused");
-      await store.revokeSession(revoked.session.id, new Date(before - 1), "logout");
-      await store.revokeSession(revokedLater.session.id, new Date(before + 1), "logout");
+      const rotation = rotationOf(rotatedEnded, before - 2 * HOUR);
+      expect(await store.rotate(rotation)).not.toBeNull();
+      await store.revokeSession(rotatedEnded.id, new Date(before - HOUR), "reused");
+      await store.revokeSession(revoked.id, new Date(before - 1), "logout");
+      await store.revokeSession(revokedLater.id, new Date(before + 1), "logout");
 
       const cutoff = new Date(before);
       expect(await store.purge(cutoff, 2)).toBe(2);
@@ -296,15 +236,13 @@ export function describeStoreContract(env: () => Env): void {
       while ((await store.purge(cutoff, 2)) === 2) expect(++rounds).toBeLessThan(1000);
 
       for (const gone of [revoked, idleEnded, ended, rotatedEnded]) {
-        expect(await store.getSession(gone.session.id)).toBeNull();
-        expect(await store.findToken(gone.token.hash)).toBeNull();
+        expect(await store.getSession(gone.id)).toBeNull();
       }
-      expect(await store.findToken(rotation.successor.hash)).toBeNull();
-      for (const kept of [live, revokedLater, boundary]) {
-        expect(await store.getSession(kept.session.id)).not.toBeNull();
-        expect((await store.findToken(kept.token.hash))?.session.id).toBe(kept.session.id);
+      for (const kept of [live, coarse, revokedLater, boundary]) {
+        expect(await store.getSession(kept.id)).not.toBeNull();
       }
       expect(await store.purge(cutoff, 10)).toBe(0);
     });
   });
+  describeRotate(env, nonAtomic);
 }
