@@ -3,13 +3,12 @@ import {
   type SessionRecord,
   StoreUnavailableError,
   sessionFields,
-  type TokenRecord,
 } from "@tokens/core";
 
 /**
- * A session as stored in the sessions collection: the {@link SessionRecord} with `_id` in place
- * of `id`, plus `endsAt`. Dates are BSON dates, `_id` is the session id as a plain string, so
- * `db.token_sessions.find({ subject: "user_42" })` in `mongosh` reads naturally.
+ * A session as stored: the {@link SessionRecord} with `_id` in place of `id`, and nothing else.
+ * Dates are BSON dates, `_id` is the session id as a plain string, so
+ * `db.tokens_sessions.find({ subject: "user_42" })` in `mongosh` reads naturally.
  *
  * @example
  * ```ts
@@ -17,7 +16,7 @@ import {
  *
  * // Sessions revoked because a refresh token was replayed, newest first (an admin query).
  * const reused = await db
- *   .collection<SessionDocument>("token_sessions")
+ *   .collection<SessionDocument>("tokens_sessions")
  *   .find({ revokeReason: "reused" })
  *   .sort({ revokedAt: -1 })
  *   .toArray();
@@ -26,51 +25,6 @@ import {
 export interface SessionDocument extends Omit<SessionRecord, "id"> {
   /** The session id. */
   _id: string;
-  /**
-   * When the session ended, or ends unless it is rotated first:
-   * `min(idleExpiresAt, expiresAt, revokedAt)`. Every write keeps it current. `purge` selects on
-   * it and the TTL index deletes the document `ttl` seconds after it.
-   */
-  endsAt: Date;
-}
-
-/**
- * A refresh token as stored in the tokens collection: `_id` is the token's hash. Documents are
- * insert-only.
- *
- * @example
- * ```ts
- * import type { TokenDocument } from "@tokens/mongodb";
- *
- * // Every token a session ever had, oldest first.
- * const family = await db
- *   .collection<TokenDocument>("refresh_tokens")
- *   .find({ sessionId })
- *   .sort({ generation: 1 })
- *   .toArray();
- * ```
- */
-export interface TokenDocument {
-  /** The token's hash (never the token). */
-  _id: string;
-  sessionId: string;
-  generation: number;
-  createdAt: Date;
-  /**
-   * The absolute end (`expiresAt`) of the token's session, fixed at insert. No session outlives
-   * it, so the TTL index, which deletes the document `ttl` seconds after it, never removes a
-   * token while its session document still exists.
-   */
-  sessionExpiresAt: Date;
-}
-
-/** `min(idleExpiresAt, expiresAt, revokedAt)`: the instant the session ends (or ended). */
-export function sessionEnd(
-  session: Pick<SessionRecord, "idleExpiresAt" | "expiresAt" | "revokedAt">,
-): Date {
-  const ends = [session.idleExpiresAt.getTime(), session.expiresAt.getTime()];
-  if (session.revokedAt) ends.push(session.revokedAt.getTime());
-  return new Date(Math.min(...ends));
 }
 
 /**
@@ -90,18 +44,7 @@ export function toSessionDocument(session: SessionRecord): SessionDocument {
   // `sessionFields` turns absent optionals into `null`: with `ignoreUndefined` they would be
   // dropped and read back as missing, while the record's contract is `null`.
   const { id, ...fields } = sessionFields(session);
-  return { _id: id, ...fields, endsAt: sessionEnd(session) };
-}
-
-/** The document to insert for a token of a session whose absolute end is `sessionExpiresAt`. */
-export function toTokenDocument(token: TokenRecord, sessionExpiresAt: Date): TokenDocument {
-  return {
-    _id: token.hash,
-    sessionId: token.sessionId,
-    generation: token.generation,
-    createdAt: token.createdAt,
-    sessionExpiresAt,
-  };
+  return { _id: id, ...fields };
 }
 
 type Check<T> = (value: unknown) => value is T;
@@ -119,13 +62,14 @@ const orNull =
 
 /**
  * Reads one field, or throws: a document this store did not write (edited by hand, written by
- * another program) must surface as a typed store failure, not as a crash deep in the token flow.
+ * another program or an older version) must surface as a typed store failure, not as a crash
+ * deep in the token flow.
  */
-function read<T>(doc: Record<string, unknown>, name: string, key: string, check: Check<T>): T {
+function read<T>(doc: Record<string, unknown>, key: string, check: Check<T>): T {
   const value = doc[key];
   if (!check(value)) {
     throw new StoreUnavailableError(
-      `MongoDB ${name} document ${JSON.stringify(String(doc._id))} has an invalid "${key}" field`,
+      `MongoDB session document ${JSON.stringify(String(doc._id))} has an invalid "${key}" field`,
     );
   }
   return value;
@@ -133,7 +77,7 @@ function read<T>(doc: Record<string, unknown>, name: string, key: string, check:
 
 /** The session record a stored document describes. Throws `StoreUnavailableError` if malformed. */
 export function fromSessionDocument(doc: Record<string, unknown>): SessionRecord {
-  const field = <T>(key: string, check: Check<T>): T => read(doc, "session", key, check);
+  const field = <T>(key: string, check: Check<T>): T => read(doc, key, check);
   return {
     id: field("_id", isString),
     subject: field("subject", isString),
@@ -147,27 +91,16 @@ export function fromSessionDocument(doc: Record<string, unknown>): SessionRecord
     lastUsedAt: field("lastUsedAt", isDate),
     idleExpiresAt: field("idleExpiresAt", isDate),
     expiresAt: field("expiresAt", isDate),
+    purgeAfter: field("purgeAfter", isDate),
     revokedAt: field("revokedAt", orNull(isDate)),
     revokeReason: field("revokeReason", orNull(isString)),
     client: field("client", orNull(isObject)) as ClientContext | null,
-    // Documents written before the field existed have none: no binding key, like `null`.
-    bindingKey: doc.bindingKey === undefined ? null : field("bindingKey", orNull(isString)),
+    bindingKey: field("bindingKey", orNull(isString)),
     claims: field("claims", orNull(isObject)),
   };
 }
 
-/** The token record a stored document describes. Throws `StoreUnavailableError` if malformed. */
-export function fromTokenDocument(doc: Record<string, unknown>): TokenRecord {
-  const field = <T>(key: string, check: Check<T>): T => read(doc, "token", key, check);
-  return {
-    hash: field("_id", isString),
-    sessionId: field("sessionId", isString),
-    generation: field("generation", isInteger),
-    createdAt: field("createdAt", isDate),
-  };
-}
-
-/** The one field `rotate` needs besides the compare-and-set: the session's absolute end. */
+/** The one field `rotate` reads when the cap applies: the session's absolute end. */
 export function readExpiresAt(doc: Record<string, unknown>): Date {
-  return read(doc, "session", "expiresAt", isDate);
+  return read(doc, "expiresAt", isDate);
 }

@@ -1,8 +1,5 @@
 import { StoreUnavailableError, TokensError } from "@tokens/core";
 
-/** MongoDB's `DuplicateKey` server error code. */
-const DUPLICATE_KEY = 11000;
-
 /**
  * Runs one store operation and turns every failure that is not already a typed tokens error
  * into `StoreUnavailableError`, with the driver's error as `cause`.
@@ -22,15 +19,4 @@ export async function guard<T>(operation: string, run: () => Promise<T>): Promis
     const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     throw new StoreUnavailableError(`MongoDB ${operation} failed (${detail})`, { cause: error });
   }
-}
-
-/** Whether a driver error is a unique-index violation (`E11000 duplicate key`). */
-export function isDuplicateKey(error: unknown): boolean {
-  return serverCode(error) === DUPLICATE_KEY;
-}
-
-/** The numeric server error code of a driver error, if it has one. */
-export function serverCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : undefined;
 }

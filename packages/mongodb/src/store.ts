@@ -1,37 +1,35 @@
 import {
   InvalidRequestError,
+  type Rotation,
   type SessionRecord,
-  StoreUnavailableError,
   type TokenStore,
 } from "@tokens/core";
-import { type MongoStoreOptions, openCollections } from "./collections.js";
+import type { Filter, UpdateFilter } from "mongodb";
+import { type MongoStoreOptions, openSessions } from "./collections.js";
 import {
   fromSessionDocument,
-  fromTokenDocument,
   hasNulFieldName,
   readExpiresAt,
   type SessionDocument,
-  sessionEnd,
-  type TokenDocument,
   toSessionDocument,
-  toTokenDocument,
 } from "./documents.js";
-import { guard, isDuplicateKey } from "./errors.js";
+import { guard } from "./errors.js";
 
 /**
  * A {@link TokenStore} on the official `mongodb` driver (v6 or v7), for a standalone server, a
- * replica set or a sharded cluster. No multi-document transactions are used: the one atomic
- * step the contract needs — the rotation compare-and-set — is a single-document update.
+ * replica set or a sharded cluster: one document per session in one collection, `_id` = the
+ * session id. No multi-document transactions: every write is a single-document operation, and a
+ * refresh is one conditional `findOneAndUpdate` by `_id`.
  *
- * It does not implement the optional `rotateLive`: rotating and inserting the successor's token
- * in one atomic step would need a multi-document transaction. Core then refreshes with
- * `findToken` followed by `rotate`, as it does for any store without it.
- *
- * Run {@link ensureIndexes} once (at deploy or start-up) before serving traffic: the unique
- * index on `currentHash` and the lookups by `sessionId` and `subject` depend on it.
+ * Run {@link ensureIndexes} once (at deploy or start-up) before serving traffic, and
+ * `tokens.purge()` on a schedule to delete ended sessions.
  *
  * Ids that are not strings (say, an object from a parsed JSON body) never reach a query: they
  * are answered as "no such session" (`null`, `false`, `0`, `[]`).
+ *
+ * Do not serve production refreshes from FerretDB 1.x with it: FerretDB evaluates a conditional
+ * update outside an atomic step, so concurrent refreshes of one session can fork it (README →
+ * Tested against).
  *
  * @example
  * ```ts
@@ -52,112 +50,39 @@ import { guard, isDuplicateKey } from "./errors.js";
  * ```
  */
 export function mongoStore(options: MongoStoreOptions): TokenStore {
-  const { sessions, tokens } = openCollections(options);
+  const sessions = openSessions(options);
 
-  /**
-   * Inserts a token document. A duplicate `_id` is accepted only if it is this very token (same
-   * session and generation: a retried call); a different token with the same hash would send its
-   * holder to the wrong session, so it is refused.
-   */
-  async function insertToken(doc: TokenDocument): Promise<void> {
-    try {
-      await tokens.insertOne(doc);
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-      const existing = await tokens.findOne({ _id: doc._id });
-      if (existing?.sessionId === doc.sessionId && existing.generation === doc.generation) return;
-      throw new StoreUnavailableError("MongoDB: a different token with this hash already exists", {
-        cause: error,
-      });
-    }
+  /** One conditional write: the rotation's update if `filter` matches, the session after it. */
+  async function rotateWhere(
+    filter: Filter<SessionDocument>,
+    rotation: Rotation,
+    idleExpiresAt: Date,
+    purgeAfter: Date,
+  ): Promise<SessionRecord | null> {
+    const update: UpdateFilter<SessionDocument> = {
+      $set: {
+        generation: rotation.generation,
+        previousHash: rotation.expectedHash,
+        currentHash: rotation.successorHash,
+        sealedSuccessor: rotation.sealedSuccessor,
+        rotatedAt: rotation.rotatedAt,
+        lastUsedAt: rotation.rotatedAt,
+        idleExpiresAt,
+        purgeAfter,
+      },
+    };
+    const after = await sessions.findOneAndUpdate(filter, update, { returnDocument: "after" });
+    return after ? fromSessionDocument(after) : null;
   }
 
   return {
-    createSession: (session, token) =>
+    createSession: (session) =>
       guard("createSession", async () => {
         if (hasNulFieldName(session.claims)) {
           throw new InvalidRequestError("malformed", "claim names cannot contain NUL in MongoDB");
         }
-        // No transaction: the token goes in first. Until the session document exists,
-        // `findToken` answers null for that token, and if the session insert fails the caller
-        // gets an error instead of the token's secret — so a stray token document is unreachable
-        // (and deleted by the TTL index). The other order could leave a session that
-        // `listSessions` shows and the session cap counts, but no token can ever refresh.
-        await insertToken(toTokenDocument(token, session.expiresAt));
-        try {
-          await sessions.insertOne(toSessionDocument(session));
-        } catch (error) {
-          if (!isDuplicateKey(error)) throw error;
-          const existing = await sessions.findOne<Pick<SessionDocument, "currentHash">>(
-            { _id: session.id },
-            { projection: { currentHash: 1 } },
-          );
-          // The same session (it names the same 256-bit token hash): a retried call, done.
-          if (existing?.currentHash === session.currentHash) return;
-          // Another session has this id, or names this hash (the unique currentHash index).
-          throw new StoreUnavailableError(
-            "MongoDB: another session already has this id or live token hash",
-            { cause: error },
-          );
-        }
-      }),
-
-    findToken: (hash) =>
-      guard("findToken", async () => {
-        if (typeof hash !== "string") return null;
-        const tokenDoc = await tokens.findOne({ _id: hash });
-        if (!tokenDoc) return null;
-        // Validated before use: the session id goes into the next query.
-        const token = fromTokenDocument(tokenDoc);
-        const sessionDoc = await sessions.findOne({ _id: token.sessionId });
-        // No session: purged, or its createSession failed after the token insert.
-        if (!sessionDoc) return null;
-        return { token, session: fromSessionDocument(sessionDoc) };
-      }),
-
-    rotate: (rotation) =>
-      guard("rotate", async () => {
-        const { sessionId, expectedHash, successor } = rotation;
-        if (typeof sessionId !== "string" || typeof expectedHash !== "string") return false;
-
-        // 1. Read: the successor document needs the session's absolute end (see TokenDocument).
-        //    If the compare-and-set can no longer succeed, stop here without writing anything:
-        //    `currentHash` never returns to a spent hash and `revokedAt` is never cleared, so a
-        //    false condition stays false, and `false` now is what step 3 would answer.
-        const current = await sessions.findOne<
-          Pick<SessionDocument, "currentHash" | "revokedAt" | "expiresAt">
-        >({ _id: sessionId }, { projection: { currentHash: 1, revokedAt: 1, expiresAt: 1 } });
-        if (!current || current.revokedAt || current.currentHash !== expectedHash) return false;
-        const expiresAt = readExpiresAt(current);
-
-        // 2. The successor token, before any session names it. If step 3 loses (or fails), it
-        //    is an orphan no session names, whose secret was never returned: the contract
-        //    allows it, and `purge` and the TTL index delete it with the session's tokens.
-        await insertToken(toTokenDocument(successor, expiresAt));
-
-        // 3. The compare-and-set: one single-document update, atomic on every deployment.
-        //    Of concurrent callers with the same expectedHash the server applies exactly one;
-        //    for the others `currentHash` has moved on and the filter matches nothing.
-        const result = await sessions.updateOne(
-          { _id: sessionId, currentHash: expectedHash, revokedAt: null },
-          {
-            $set: {
-              currentHash: successor.hash,
-              previousHash: expectedHash,
-              sealedSuccessor: rotation.sealedSuccessor,
-              rotatedAt: rotation.rotatedAt,
-              lastUsedAt: rotation.rotatedAt,
-              idleExpiresAt: rotation.idleExpiresAt,
-              endsAt: sessionEnd({
-                idleExpiresAt: rotation.idleExpiresAt,
-                expiresAt,
-                revokedAt: null,
-              }),
-            },
-            $inc: { generation: 1 },
-          },
-        );
-        return result.modifiedCount === 1;
+        // An existing `_id` is refused by the server (E11000), which `guard` reports.
+        await sessions.insertOne(toSessionDocument(session));
       }),
 
     getSession: (id) =>
@@ -165,6 +90,52 @@ export function mongoStore(options: MongoStoreOptions): TokenStore {
         if (typeof id !== "string") return null;
         const doc = await sessions.findOne({ _id: id });
         return doc ? fromSessionDocument(doc) : null;
+      }),
+
+    rotate: (rotation) =>
+      guard("rotate", async () => {
+        const { sessionId, expectedHash, rotatedAt } = rotation;
+        if (typeof sessionId !== "string" || typeof expectedHash !== "string") return null;
+        const condition: Filter<SessionDocument> = {
+          _id: sessionId,
+          currentHash: expectedHash,
+          revokedAt: null,
+          idleExpiresAt: { $gt: rotatedAt },
+          ...(rotation.clientId === undefined ? {} : { clientId: rotation.clientId }),
+          // `null` matches `null` (and a missing field, which this store never writes).
+          ...(rotation.bindingKey === undefined ? {} : { bindingKey: rotation.bindingKey }),
+        };
+        // The new deadlines are min(requested, expiresAt), and an update without a pipeline
+        // (FerretDB has none) cannot read expiresAt. It never changes, though, so a filter on it
+        // splits sessions into two fixed groups, each with a value it can write.
+        const latest = later(rotation.idleExpiresAt, rotation.purgeAfter);
+        // 1. The session ends no earlier than both requested values: they are the minimums.
+        //    This is every refresh but those in the last idle period of a session's lifetime.
+        const uncapped = await rotateWhere(
+          { ...condition, expiresAt: { $gt: rotatedAt, $gte: latest } },
+          rotation,
+          rotation.idleExpiresAt,
+          rotation.purgeAfter,
+        );
+        if (uncapped) return uncapped;
+        // 2. Otherwise read expiresAt. If it is at or after `latest`, step 1's expiresAt clause
+        //    held, so the rest of the condition failed: nothing to do. If not, the same
+        //    compare-and-set with the capped values, pinned to the expiresAt they were computed
+        //    from. Each step is one atomic write, and at most one of them can match a session
+        //    with a given `currentHash`, so of concurrent calls still at most one wins.
+        const current = await sessions.findOne(
+          { _id: sessionId },
+          { projection: { expiresAt: 1 } },
+        );
+        if (!current) return null;
+        const expiresAt = readExpiresAt(current);
+        if (expiresAt >= latest || expiresAt <= rotatedAt) return null;
+        return rotateWhere(
+          { ...condition, expiresAt },
+          rotation,
+          earlier(rotation.idleExpiresAt, expiresAt),
+          earlier(rotation.purgeAfter, expiresAt),
+        );
       }),
 
     listSessions: (subject, now) =>
@@ -187,10 +158,9 @@ export function mongoStore(options: MongoStoreOptions): TokenStore {
         if (typeof id !== "string") return false;
         // `revokedAt: null` in the filter orders this with `rotate`: both are single-document
         // updates of the same document, and after this one no rotate filter matches.
-        // `$min` moves `endsAt` back to `at` unless the session had already ended.
         const result = await sessions.updateOne(
           { _id: id, revokedAt: null },
-          { $set: { revokedAt: at, revokeReason: reason }, $min: { endsAt: at } },
+          revocation(at, reason),
         );
         return result.modifiedCount === 1;
       }),
@@ -203,7 +173,7 @@ export function mongoStore(options: MongoStoreOptions): TokenStore {
         // the call throws. Repeating it finishes the job; it never un-revokes anything.
         const result = await sessions.updateMany(
           { subject, revokedAt: null },
-          { $set: { revokedAt: at, revokeReason: reason }, $min: { endsAt: at } },
+          revocation(at, reason),
         );
         return result.modifiedCount;
       }),
@@ -219,18 +189,35 @@ export function mongoStore(options: MongoStoreOptions): TokenStore {
         return Promise.reject(new InvalidRequestError("malformed", "purge before must be a Date"));
       }
       return guard("purge", async () => {
-        const ended = await sessions
-          .find({ endsAt: { $lt: before } }, { projection: { _id: 1 }, limit })
-          .toArray();
-        if (ended.length === 0) return 0;
-        const ids = ended.map((doc) => doc._id);
-        // Tokens first. If the second delete fails, the sessions are still there and the next
-        // purge selects them again; the other order could strand tokens that no purge selects.
-        // In between, a token of these (ended) sessions finds nothing: `findToken` → null.
-        await tokens.deleteMany({ sessionId: { $in: ids } });
-        const result = await sessions.deleteMany({ _id: { $in: ids } });
+        // Found through the purgeAfter index; the exact end is checked on those documents, and
+        // again by the delete, so a session that is live at the delete stays.
+        const ended: Filter<SessionDocument> = {
+          purgeAfter: { $lt: before },
+          $or: [
+            { revokedAt: { $lt: before } },
+            { idleExpiresAt: { $lt: before } },
+            { expiresAt: { $lt: before } },
+          ],
+        };
+        const found = await sessions.find(ended, { projection: { _id: 1 }, limit }).toArray();
+        if (found.length === 0) return 0;
+        const ids = found.map((doc) => doc._id);
+        const result = await sessions.deleteMany({ ...ended, _id: { $in: ids } });
         return result.deletedCount;
       });
     },
   };
+}
+
+/** The update that revokes a session; `$min` moves `purgeAfter` back to `at`, never forward. */
+function revocation(at: Date, reason: string): UpdateFilter<SessionDocument> {
+  return { $set: { revokedAt: at, revokeReason: reason }, $min: { purgeAfter: at } };
+}
+
+function earlier(a: Date, b: Date): Date {
+  return a.getTime() <= b.getTime() ? a : b;
+}
+
+function later(a: Date, b: Date): Date {
+  return a.getTime() >= b.getTime() ? a : b;
 }

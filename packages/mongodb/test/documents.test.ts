@@ -1,18 +1,11 @@
 // The record ↔ document mapping, through the driver's own BSON codec (the bytes MongoDB would
 // store), without a server.
-import type { SessionRecord, TokenRecord } from "@tokens/core";
+import type { SessionRecord } from "@tokens/core";
 import { StoreUnavailableError } from "@tokens/core";
 import fc from "fast-check";
 import { BSON } from "mongodb";
 import { describe, expect, it } from "vitest";
-import {
-  fromSessionDocument,
-  fromTokenDocument,
-  hasNulFieldName,
-  sessionEnd,
-  toSessionDocument,
-  toTokenDocument,
-} from "../src/documents.js";
+import { fromSessionDocument, hasNulFieldName, toSessionDocument } from "../src/documents.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -37,6 +30,7 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
     lastUsedAt: new Date(at),
     idleExpiresAt: new Date(at + HOUR),
     expiresAt: new Date(at + DAY),
+    purgeAfter: new Date(at + HOUR - 60_000),
     revokedAt: null,
     revokeReason: null,
     client: null,
@@ -47,7 +41,7 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
 }
 
 describe("session documents", () => {
-  it("use the session id as _id, BSON dates, and add endsAt; nothing else", () => {
+  it("use the session id as _id and BSON dates; the record's fields, nothing else", () => {
     const record = session({
       client: { deviceId: "d-1", ip: "2001:db8::7" },
       claims: { role: "admin" },
@@ -56,7 +50,7 @@ describe("session documents", () => {
     expect(doc._id).toBe("sess_Q2x9");
     expect(doc).not.toHaveProperty("id");
     expect(doc.createdAt).toBeInstanceOf(Date);
-    expect(doc.endsAt).toEqual(record.idleExpiresAt);
+    expect(doc.purgeAfter).toEqual(record.purgeAfter);
     expect(Object.keys(doc).sort()).toEqual(
       [
         "_id",
@@ -71,12 +65,12 @@ describe("session documents", () => {
         "lastUsedAt",
         "idleExpiresAt",
         "expiresAt",
+        "purgeAfter",
         "revokedAt",
         "revokeReason",
         "client",
         "bindingKey",
         "claims",
-        "endsAt",
       ].sort(),
     );
   });
@@ -101,13 +95,6 @@ describe("session documents", () => {
       },
     });
     expect(fromSessionDocument(stored(toSessionDocument(record)))).toEqual(record);
-  });
-
-  it("read a document written before bindingKey existed as a session without one", () => {
-    const { bindingKey: _absent, ...older } = stored(
-      toSessionDocument(session({ bindingKey: "key" })),
-    );
-    expect(fromSessionDocument(older).bindingKey).toBeNull();
   });
 
   it("store absent optional fields as null, the record contract, not as missing fields", () => {
@@ -158,6 +145,7 @@ describe("session documents", () => {
       lastUsedAt: date,
       idleExpiresAt: date,
       expiresAt: date,
+      purgeAfter: date,
       revokedAt: fc.option(date, { nil: null }),
       revokeReason: fc.option(text, { nil: null }),
       client: fc.option(
@@ -182,6 +170,8 @@ describe("session documents", () => {
       ["generation", 1.5],
       ["createdAt", "2025-01-01T00:00:00Z"],
       ["expiresAt", new Date(Number.NaN)],
+      ["purgeAfter", undefined],
+      ["bindingKey", undefined],
       ["previousHash", 42],
       ["client", ["d-1"]],
       ["claims", "{}"],
@@ -192,53 +182,6 @@ describe("session documents", () => {
       expect(() => fromSessionDocument(doc), field).toThrow(StoreUnavailableError);
       expect(() => fromSessionDocument(doc), field).toThrow(`"${field}"`);
     }
-  });
-});
-
-describe("endsAt", () => {
-  const at = Date.UTC(2025, 0, 1);
-  it("is the earliest of idleExpiresAt, expiresAt and revokedAt", () => {
-    const idle = new Date(at + HOUR);
-    const absolute = new Date(at + DAY);
-    expect(sessionEnd({ idleExpiresAt: idle, expiresAt: absolute, revokedAt: null })).toEqual(idle);
-    expect(
-      sessionEnd({ idleExpiresAt: absolute, expiresAt: idle, revokedAt: null }),
-      "idle beyond the absolute end",
-    ).toEqual(idle);
-    expect(
-      sessionEnd({ idleExpiresAt: idle, expiresAt: absolute, revokedAt: new Date(at) }),
-    ).toEqual(new Date(at));
-    expect(
-      sessionEnd({ idleExpiresAt: idle, expiresAt: absolute, revokedAt: new Date(at + 2 * DAY) }),
-      "revoked after it had ended",
-    ).toEqual(idle);
-  });
-});
-
-describe("token documents", () => {
-  const token: TokenRecord = {
-    hash: "hash-live",
-    sessionId: "sess_Q2x9",
-    generation: 3,
-    createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, 0, 9)),
-  };
-
-  it("use the hash as _id and carry the session's absolute end for the TTL index", () => {
-    const expiresAt = new Date(Date.UTC(2025, 1, 1));
-    const doc = stored(toTokenDocument(token, expiresAt));
-    expect(doc).toEqual({
-      _id: "hash-live",
-      sessionId: "sess_Q2x9",
-      generation: 3,
-      createdAt: token.createdAt,
-      sessionExpiresAt: expiresAt,
-    });
-    expect(fromTokenDocument(doc)).toEqual(token);
-  });
-
-  it("refuse a session id that is not a string (it would go into the next query)", () => {
-    const doc = { ...stored(toTokenDocument(token, new Date())), sessionId: { $ne: null } };
-    expect(() => fromTokenDocument(doc)).toThrow(StoreUnavailableError);
   });
 });
 

@@ -3,6 +3,7 @@
 import {
   ConfigurationError,
   InvalidRequestError,
+  type Rotation,
   type SessionRecord,
   StoreUnavailableError,
   type TokenStore,
@@ -42,26 +43,27 @@ const session: SessionRecord = {
   lastUsedAt: at,
   idleExpiresAt: new Date(at.getTime() + 3_600_000),
   expiresAt: new Date(at.getTime() + 86_400_000),
+  purgeAfter: new Date(at.getTime() + 3_540_000),
   revokedAt: null,
   revokeReason: null,
   client: null,
   bindingKey: null,
   claims: null,
 };
-const token = { hash: "h-0", sessionId: "s-1", generation: 0, createdAt: at };
-const rotation = {
+const rotation: Rotation = {
   sessionId: "s-1",
   expectedHash: "h-0",
-  successor: { hash: "h-1", sessionId: "s-1", generation: 1, createdAt: at },
+  successorHash: "h-1",
+  generation: 1,
   sealedSuccessor: "sealed",
   rotatedAt: at,
   idleExpiresAt: session.idleExpiresAt,
+  purgeAfter: session.purgeAfter,
 };
 
 /** Every store method, with valid arguments. */
 const calls: Array<[string, (store: TokenStore) => Promise<unknown>]> = [
-  ["createSession", (store) => store.createSession(session, token)],
-  ["findToken", (store) => store.findToken("h-0")],
+  ["createSession", (store) => store.createSession(session)],
   ["rotate", (store) => store.rotate(rotation)],
   ["getSession", (store) => store.getSession("s-1")],
   ["listSessions", (store) => store.listSessions("user-1", at)],
@@ -120,12 +122,11 @@ describe("input that never reaches MongoDB", () => {
 
   it("non-string ids and subjects are answered as unknown, without a query", async () => {
     expect(await store.getSession(injection)).toBeNull();
-    expect(await store.findToken(injection)).toBeNull();
     expect(await store.revokeSession(injection, at, "logout")).toBe(false);
     expect(await store.revokeSubject(injection, at, "logout")).toBe(0);
     expect(await store.listSessions(injection, at)).toEqual([]);
-    expect(await store.rotate({ ...rotation, sessionId: injection })).toBe(false);
-    expect(await store.rotate({ ...rotation, expectedHash: injection })).toBe(false);
+    expect(await store.rotate({ ...rotation, sessionId: injection })).toBeNull();
+    expect(await store.rotate({ ...rotation, expectedHash: injection })).toBeNull();
   });
 
   it("purge refuses a limit MongoDB would read as 'no limit', and a bad date", async () => {
@@ -143,7 +144,7 @@ describe("input that never reaches MongoDB", () => {
   });
 
   it("claims with a NUL in a field name are refused as malformed before any write", async () => {
-    const error = await failure(store.createSession({ ...session, claims: { "a\0b": 1 } }, token));
+    const error = await failure(store.createSession({ ...session, claims: { "a\0b": 1 } }));
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect(error).toMatchObject({ code: "invalid_request", reason: "malformed" });
   });
@@ -152,28 +153,26 @@ describe("input that never reaches MongoDB", () => {
 describe("configuration", () => {
   const db = unreachableClient().db("tokens");
 
-  it("mongoStore needs a Db and two distinct, valid collection names", () => {
+  it("mongoStore needs a Db and a valid collection name", () => {
     expect(() => mongoStore(undefined as never)).toThrow(ConfigurationError);
     expect(() => mongoStore({} as never)).toThrow(ConfigurationError);
     expect(() => mongoStore({ db: "mongodb://x" as never })).toThrow(ConfigurationError);
     expect(() => mongoStore({ db, collections: { sessions: "" } })).toThrow(ConfigurationError);
-    expect(() => mongoStore({ db, collections: { tokens: "a$b" } })).toThrow(ConfigurationError);
-    expect(() => mongoStore({ db, collections: { sessions: "x", tokens: "x" } })).toThrow(
-      ConfigurationError,
-    );
-    expect(mongoStore({ db, collections: { sessions: "s", tokens: "t" } })).toBeTypeOf("object");
+    expect(() => mongoStore({ db, collections: { sessions: "a$b" } })).toThrow(ConfigurationError);
+    expect(mongoStore({ db, collections: { sessions: "s" } })).toBeTypeOf("object");
+  });
+
+  it("options of the two-collection version are refused, naming what replaces them", async () => {
+    const tokens = { sessions: "s", tokens: "t" } as never;
+    expect(() => mongoStore({ db, collections: tokens })).toThrow(/no tokens collection/);
+    const error = await failure(ensureIndexes({ db, ttl: 86_400 } as never));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain("tokens.purge()");
   });
 
   it("unacknowledged writes (w: 0) are refused: rotate could not tell whether it won", () => {
     const client = new MongoClient(UNREACHABLE, { writeConcern: { w: 0 } });
     clients.push(client);
     expect(() => mongoStore({ db: client.db("tokens") })).toThrow(/w: 0/);
-  });
-
-  it("ensureIndexes validates ttl before touching the server", async () => {
-    for (const ttl of [-1, 1.5, 2 ** 31, Number.NaN, "1d"]) {
-      const error = await failure(ensureIndexes({ db, ttl: ttl as number }));
-      expect(error, String(ttl)).toBeInstanceOf(ConfigurationError);
-    }
   });
 });

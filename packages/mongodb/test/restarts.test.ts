@@ -97,7 +97,7 @@ describe.skipIf(!suite)("server stop and restart on a private FerretDB", () => {
       heartbeatFrequencyMS: 500,
     });
     await client.connect();
-    await ensureIndexes({ db: client.db("tokens_restarts"), ttl: false });
+    await ensureIndexes({ db: client.db("tokens_restarts") });
   });
   afterAll(async () => {
     try {

@@ -1,3 +1,4 @@
+import type { MongoClient } from "mongodb";
 import { inject } from "vitest";
 
 declare module "vitest" {
@@ -14,8 +15,6 @@ export interface TestServer {
   url: string;
   /** `MongoDB (MONGODB_URL)` or `FerretDB <version> (SQLite)`. */
   name: string;
-  /** Whether it is FerretDB, for the few behaviours that differ (see the adapter README). */
-  ferretdb: boolean;
 }
 
 /**
@@ -31,5 +30,19 @@ export function testServer(): TestServer | undefined {
   const url = inject("mongodbUrl");
   if (!url) return undefined;
   const name = inject("mongodbServer") ?? "MongoDB";
-  return { url, name, ferretdb: name.startsWith("FerretDB") };
+  return { url, name };
+}
+
+/**
+ * The FerretDB version of the server `client` talks to, or `undefined` for any other server:
+ * FerretDB adds `ferretdbVersion` to `buildInfo` (which otherwise mimics MongoDB's).
+ *
+ * @example
+ * ```ts
+ * const ferretdb = await ferretdbVersion(client); // "v1.24.2" on FerretDB
+ * ```
+ */
+export async function ferretdbVersion(client: MongoClient): Promise<string | undefined> {
+  const info = await client.db("admin").command({ buildInfo: 1 });
+  return typeof info.ferretdbVersion === "string" ? info.ferretdbVersion : undefined;
 }
