@@ -1,4 +1,4 @@
-import { createTokens, type SigningKey } from "@tokens/core";
+import { createTokens, type SigningKey, type Tokens } from "@tokens/core";
 import { issueTokens, requireAuth, tokensRouter } from "@tokens/express";
 import { createHandlers } from "@tokens/http";
 import { mongoStore } from "@tokens/mongodb";
@@ -18,12 +18,18 @@ export interface AppOptions {
   issuer: string;
   /** Private signing keys, e.g. parsed from a `TOKENS_SIGNING_KEYS` secret. */
   keys: SigningKey[];
-  /** The MongoDB database holding the tokens collections, indexed (see `openDatabase`). */
+  /** The MongoDB database holding the sessions collection, indexed (see `openDatabase`). */
   db: Db;
 }
 
 /** The demo's only account; a real app checks a password hash from its user collection. */
 const DEMO = { username: "demo", password: "demo", subject: "user_demo" };
+
+/** The app and the tokens instance behind it (for `tokens.purge()` on a timer). */
+export interface App {
+  app: Express;
+  tokens: Tokens;
+}
 
 /**
  * Builds the Express app: the token endpoints, a demo login and one protected route.
@@ -31,15 +37,17 @@ const DEMO = { username: "demo", password: "demo", subject: "user_demo" };
  * @example
  * ```ts
  * const { db } = await openDatabase(process.env.MONGODB_URL!);
- * createApp({ issuer: "http://localhost:3000", keys, db }).listen(3000);
+ * const { app, tokens } = createApp({ issuer: "http://localhost:3000", keys, db });
+ * app.listen(3000);
+ * setInterval(() => void tokens.purge(), 600_000).unref();
  * ```
  */
-export function createApp(options: AppOptions): Express {
+export function createApp(options: AppOptions): App {
   const tokens = createTokens({
     issuer: options.issuer,
     audience: new URL("/api", options.issuer).href,
     keys: options.keys,
-    // Collections `token_sessions` and `refresh_tokens`; reads always go to the primary.
+    // One document per session in `tokens_sessions`; reads always go to the primary.
     store: mongoStore({ db: options.db }),
   });
   // Body mode: the refresh token travels in JSON, for native and server-side clients.
@@ -58,5 +66,5 @@ export function createApp(options: AppOptions): Express {
   app.get("/api/me", requireAuth(handlers), (req, res) => {
     res.json({ sub: req.auth?.sub });
   });
-  return app;
+  return { app, tokens };
 }

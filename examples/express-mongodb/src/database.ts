@@ -20,11 +20,6 @@ export interface OpenOptions {
   name?: string;
   /** Driver options, over this example's (which win over the URL's own query options). */
   client?: MongoClientOptions;
-  /**
-   * `ensureIndexes`' TTL: seconds an ended session is kept (default one day), or `false` for no
-   * TTL index (FerretDB has none; ended sessions then stay until `tokens.purge()`).
-   */
-  ttl?: number | false;
 }
 
 /**
@@ -52,7 +47,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     // The first operation opens the connection, so this is also the fail-fast connect: with
     // driver v6/v7 a client whose first connection fails stays closed for good, and a server
     // started on it would answer 503 until restarted.
-    await ensureIndexes({ db, ...(options.ttl === undefined ? {} : { ttl: options.ttl }) });
+    await ensureIndexes({ db });
     return { db, close: () => client.close() };
   } catch (error) {
     await client.close();

@@ -6,7 +6,7 @@ import { generateSigningKey, type SigningKey } from "@tokens/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testServer } from "../../../packages/mongodb/test/support/server.js";
 import { loginRefreshReuse } from "../../shared/flow.js";
-import { createApp } from "../src/app.js";
+import { type App, createApp } from "../src/app.js";
 import { type Database, openDatabase } from "../src/database.js";
 import { expectPublicJwks, login, refresh, revoke, type Served, serve } from "./support.js";
 
@@ -23,16 +23,14 @@ describe.skipIf(!url)(`express-mongodb on ${server?.name ?? "MongoDB"}`, () => {
   let database: Database;
   let key: SigningKey;
   let served: Served;
+  let app: App;
 
   beforeAll(async () => {
     // A database of the example's own on the server, so parallel suites never clash.
-    // FerretDB has no TTL indexes (see packages/mongodb/README.md → Tested against).
-    database = await openDatabase(url ?? "", {
-      name: "tokens_example_mongodb",
-      ...(server?.ferretdb ? { ttl: false } : {}),
-    });
+    database = await openDatabase(url ?? "", { name: "tokens_example_mongodb" });
     key = await generateSigningKey("EdDSA");
-    served = await serve(createApp({ issuer: "http://127.0.0.1", keys: [key], db: database.db }));
+    app = createApp({ issuer: "http://127.0.0.1", keys: [key], db: database.db });
+    served = await serve(app.app);
   });
   afterAll(async () => {
     await served?.close();
@@ -60,5 +58,16 @@ describe.skipIf(!url)(`express-mongodb on ${server?.name ?? "MongoDB"}`, () => {
     );
     expect(header).toMatchObject({ alg: "EdDSA", kid: key.kid });
     await expectPublicJwks(served.send, key);
+  });
+
+  it("tokens.purge runs through the purgeAfter index and keeps live sessions", async () => {
+    const { access_token } = (await (await login(served.send)).json()) as { access_token: string };
+    expect(await app.tokens.purge()).toBeGreaterThanOrEqual(0);
+    const me = await served.send("/api/me", {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    expect(me.status).toBe(200);
+    const sessions = await app.tokens.listSessions("user_demo");
+    expect(sessions.length).toBeGreaterThan(0);
   });
 });

@@ -1,9 +1,15 @@
 // The example over the real driver where no MongoDB answers, so it runs on every machine: the
 // start fails at once with a typed error, and an app whose MongoDB is gone answers 503 in the
 // RFC 6749 error shape, never a 500 or a hang, while what needs no store keeps working.
-import { randomBytes } from "node:crypto";
-import { generateSigningKey, type SigningKey, StoreUnavailableError } from "@tokens/core";
-import { MongoClient } from "mongodb";
+import {
+  createTokens,
+  generateSigningKey,
+  type SigningKey,
+  StoreUnavailableError,
+  type TokenStore,
+} from "@tokens/core";
+import { mongoStore } from "@tokens/mongodb";
+import { type Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
 import { openDatabase } from "../src/database.js";
@@ -13,8 +19,22 @@ import { expectPublicJwks, login, refresh, revoke, type Served, serve } from "./
 const UNREACHABLE = "mongodb://127.0.0.1:1/tokens_example_mongodb?directConnection=true";
 const FAST = { serverSelectionTimeoutMS: 200, connectTimeoutMS: 200 };
 
-/** A well-formed refresh token, so the server must look it up in the store. */
-const someRefreshToken = () => `tokens_rt_${randomBytes(32).toString("base64url")}`;
+/**
+ * A refresh token under `key`'s tag, as the app would have issued before the outage, so the
+ * server must look its session up in the store: issued over the same unreachable database by a
+ * store whose `createSession` alone pretends to succeed.
+ */
+async function issuedRefreshToken(key: SigningKey, db: Db): Promise<string> {
+  const accepting: TokenStore = { ...mongoStore({ db }), createSession: async () => {} };
+  const issuer = "http://127.0.0.1";
+  const tokens = createTokens({
+    issuer,
+    audience: new URL("/api", issuer).href,
+    keys: [key],
+    store: accepting,
+  });
+  return (await tokens.issue({ subject: "user_demo" })).refresh_token;
+}
 
 async function expectUnavailable(response: Response): Promise<void> {
   expect(response.status).toBe(503);
@@ -42,6 +62,7 @@ describe("express-mongodb start without a reachable MongoDB", () => {
 
 describe("express-mongodb when MongoDB goes away after the start", () => {
   let client: MongoClient;
+  let db: Db;
   let key: SigningKey;
   let served: Served;
 
@@ -50,8 +71,8 @@ describe("express-mongodb when MongoDB goes away after the start", () => {
     // then the driver's closed topology refuses at once. Both must come out as 503.
     client = new MongoClient(UNREACHABLE, FAST);
     key = await generateSigningKey("EdDSA");
-    const db = client.db("tokens_example_mongodb");
-    served = await serve(createApp({ issuer: "http://127.0.0.1", keys: [key], db }));
+    db = client.db("tokens_example_mongodb");
+    served = await serve(createApp({ issuer: "http://127.0.0.1", keys: [key], db }).app);
   });
   afterAll(async () => {
     await served?.close();
@@ -59,7 +80,7 @@ describe("express-mongodb when MongoDB goes away after the start", () => {
   });
 
   it("a refresh answers 503 temporarily_unavailable with Retry-After, every time", async () => {
-    const token = someRefreshToken();
+    const token = await issuedRefreshToken(key, db);
     await expectUnavailable(await refresh(served.send, token));
     await expectUnavailable(await refresh(served.send, token));
   });
@@ -69,7 +90,7 @@ describe("express-mongodb when MongoDB goes away after the start", () => {
   });
 
   it("a logout answers 503, never a 200 claiming the token is revoked", async () => {
-    await expectUnavailable(await revoke(served.send, someRefreshToken()));
+    await expectUnavailable(await revoke(served.send, await issuedRefreshToken(key, db)));
   });
 
   it("what needs no store keeps answering: the JWK set and bearer checks", async () => {
