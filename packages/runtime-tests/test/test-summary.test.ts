@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { NON_ATOMIC_SERVER } from "@tokens/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageDir } from "./runtimes.js";
 
@@ -132,6 +133,35 @@ describe("scripts/test-summary.mjs", () => {
       );
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(test);
+    });
+
+    it("allows only the skips marked for a server without atomic conditional writes, and counts them", async () => {
+      const marked = `store.rotate > N concurrent rotate calls ${NON_ATOMIC_SERVER} FerretDB v1.24.2 is not atomic]`;
+      const result = await summarize(
+        [
+          file("packages/mongodb/test/conformance.test.ts", [
+            [marked, "skipped"],
+            ["rotates", "passed"],
+          ]),
+        ],
+        required,
+      );
+      expect(result).toMatchObject({ code: 0, last: "1 passed, 0 failed, 1 skipped" });
+
+      const unmarked = await summarize(
+        [
+          file("packages/mongodb/test/conformance.test.ts", [
+            [marked, "skipped"],
+            ["store.rotate > N concurrent rotate calls", "skipped"],
+          ]),
+          file("packages/core/test/a.test.ts", [["a", "passed"]]),
+        ],
+        required,
+      );
+      expect(unmarked.code).toBe(1);
+      expect(unmarked.last).toBe("1 passed, 0 failed, 2 skipped");
+      expect(unmarked.stderr).toContain("1 PostgreSQL/MariaDB/MongoDB test(s) skipped");
+      expect(unmarked.stderr).not.toContain(marked);
     });
   });
 
