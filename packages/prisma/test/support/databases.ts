@@ -191,10 +191,8 @@ async function sqlitePeer(
       });
   const methods: Array<keyof TokenStore> = [
     "createSession",
-    "findToken",
-    "rotate",
-    "rotateLive",
     "getSession",
+    "rotate",
     "listSessions",
     "revokeSession",
     "revokeSubject",
@@ -215,7 +213,10 @@ async function sqlitePeer(
 
 /** Drops and recreates the suite's PostgreSQL database, then applies the migrations. */
 export async function preparePostgres(serverUrl: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl });
+  // Through the maintenance database: the URL may name the suite's own, which is dropped.
+  const maintenance = new URL(serverUrl);
+  maintenance.pathname = "/postgres";
+  const admin = new pg.Client({ connectionString: maintenance.toString() });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
