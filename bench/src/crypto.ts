@@ -35,9 +35,11 @@ interface CoreInternals {
   signAccessToken(ctx: unknown, session: SessionRecord, nowMs: number): Promise<string>;
   createContext(config: unknown): unknown;
   newSecret(): Uint8Array;
+  /** HMAC-SHA-256's padded blocks of a raw key, as core keeps its tag keys. */
+  hmacKey(key: Uint8Array): object;
   formatToken(
     token: { sessionId: string; generation: number; secret: Uint8Array },
-    key: Uint8Array,
+    key: object,
   ): string;
   hashSecret(secret: Uint8Array): string;
 }
@@ -53,7 +55,8 @@ async function coreInternals(): Promise<CoreInternals | string> {
       signAccessToken: access.signAccessToken as CoreInternals["signAccessToken"],
       createContext: context.createContext as CoreInternals["createContext"],
       newSecret: refresh.newSecret,
-      formatToken: refresh.formatToken,
+      hmacKey: refresh.hmacKey,
+      formatToken: refresh.formatToken as CoreInternals["formatToken"],
       hashSecret: refresh.hashSecret,
     };
   } catch (error) {
@@ -297,12 +300,13 @@ async function refreshTokenRows(ctx: BenchContext, internals: CoreInternals): Pr
   const secret = internals.newSecret();
   const nodeSecret = randomBytes(32);
   const key = randomBytes(32);
+  const tagKey = internals.hmacKey(key);
   const sessionId = randomBytes(16).toString("base64url");
   const tagLabel = Buffer.from("tokens/refresh-token/tag/v2\0");
   const generate = await compare(
     {
       core: () => () =>
-        internals.formatToken({ sessionId, generation: 7, secret: internals.newSecret() }, key),
+        internals.formatToken({ sessionId, generation: 7, secret: internals.newSecret() }, tagKey),
       bare: () => () => {
         const body = Buffer.alloc(68);
         Buffer.from(sessionId, "base64url").copy(body);

@@ -8,7 +8,7 @@
  *   (default 400); BENCH_HTTP_DURATION: seconds per HTTP load run (default 1).
  * - POSTGRES_URL, MYSQL_URL: servers for the adapters section (it uses its own database
  *   `tokens_bench` on each); without them those databases are skipped.
- * - BENCH_PG_SESSIONS (default 10000,1000000), BENCH_SESSIONS (other databases, default 10000):
+ * - BENCH_PG_SESSIONS (default 10000,1000000), BENCH_SESSIONS (other databases, the same default):
  *   stored sessions per step; BENCH_ADAPTER_CONCURRENCY (1,8,32), BENCH_LARGE_CONCURRENCY (32,
  *   the one used past the first size), BENCH_ADAPTER_DURATION_MS (800), BENCH_POOL_SIZE (32),
  *   BENCH_DATABASES (postgresql,mariadb,sqlite,pglite).

@@ -18,7 +18,7 @@ console.log(JSON.stringify(key)); // → TOKENS_SIGNING_KEYS='[{"kty":"OKP",…}
 
 // #region rotate
 // Rotation: deploy with both keys, the new one active. Tokens signed with the old key keep
-// verifying; after one access-token lifetime (15 min) remove the old key.
+// verifying, and so do refresh tokens tagged under it: remove it after refreshIdleTtl.
 const keys = JSON.parse(process.env.TOKENS_SIGNING_KEYS ?? "[]") as SigningKey[];
 const tokens = createTokens({
   issuer: "https://auth.example.com",

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import {
@@ -117,7 +118,10 @@ export async function openPostgres(url: string, poolSize: number): Promise<Bench
     drizzle: async () => drizzle({ client: adapterPool }),
     prismaAdapter: async () => {
       const { PrismaPg } = await import("@prisma/adapter-pg");
-      return new PrismaPg(adapterPool);
+      // As the store's README recommends: statements stay prepared on each connection.
+      return new PrismaPg(adapterPool, {
+        statementNameGenerator: (query) => `q${createHash("sha1").update(query.sql).digest("hex")}`,
+      });
     },
     async close() {
       await Promise.all([setup.end(), adapterPool.end(), baselinePool.end()]);

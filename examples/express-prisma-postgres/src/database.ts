@@ -17,6 +17,12 @@ const MIGRATIONS = [
                 WHERE table_schema = current_schema() AND table_name = 'tokens_sessions'
                   AND column_name = 'binding_key') AS applied`,
   },
+  {
+    folder: "20261203000000_tokens_session_row",
+    applied: `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                WHERE table_schema = current_schema() AND table_name = 'tokens_sessions'
+                  AND column_name = 'purge_after') AS applied`,
+  },
 ];
 
 /**

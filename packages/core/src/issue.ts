@@ -5,7 +5,7 @@ import { randomId } from "./internal/bytes.js";
 import type { Context } from "./internal/context.js";
 import { purgeAfter } from "./internal/expiry.js";
 import { clientContext, requireString } from "./internal/input.js";
-import { formatToken, hashSecret, newSecret } from "./internal/refresh-token.js";
+import { formatToken, hashSecret, newSecret, type TagKey } from "./internal/refresh-token.js";
 import { storeCall } from "./internal/store-call.js";
 import type { SessionRecord } from "./store.js";
 import type { IssueOptions, TokenResponse } from "./types.js";
@@ -57,7 +57,7 @@ export async function issue(ctx: Context, options: IssueOptions): Promise<TokenR
     await enforceSessionCap(ctx, subject, createdAt);
   const token = formatToken(
     { sessionId: session.id, generation: 0, secret },
-    ctx.keys.tagKeys[0] as Uint8Array,
+    ctx.keys.tagKeys[0] as TagKey,
   );
   return tokenResponse(ctx, session, token, now);
 }

@@ -14,6 +14,7 @@ import {
   type ParsedToken,
   parseToken,
   sealSecret,
+  type TagKey,
 } from "./internal/refresh-token.js";
 import { storeCall } from "./internal/store-call.js";
 import type { ClientContext, SessionRecord } from "./store.js";
@@ -109,8 +110,8 @@ function notRecognized(): InvalidGrantError {
   return new InvalidGrantError("not_found", "refresh token not recognized");
 }
 
-function activeTagKey(ctx: Context): Uint8Array {
-  return ctx.keys.tagKeys[0] as Uint8Array;
+function activeTagKey(ctx: Context): TagKey {
+  return ctx.keys.tagKeys[0] as TagKey;
 }
 
 function checkSession(session: SessionRecord, now: number, clientId: string | undefined): void {

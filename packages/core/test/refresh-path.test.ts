@@ -266,3 +266,24 @@ describe("what a refresh asks of the store", () => {
     expect(calls).toMatchObject({ rotate: 3, getSession: 2 });
   });
 });
+
+describe("refresh tokens across a signing-key rotation", () => {
+  it("a token tagged under the retired key refreshes while that key is configured, and its successor is tagged under the active one", async () => {
+    const store = memoryStore();
+    const [old, next] = [keys[0] as SigningKey, await generateSigningKey("EdDSA", { kid: "k2" })];
+    const before = instance(store, { keys: [old] });
+    const pair = await before.tokens.issue({ subject: "s" });
+
+    const during = instance(store, { keys: [next, old] });
+    const rotated = await during.tokens.refresh(pair.refresh_token);
+    // Only the new key is left: the successor still refreshes, a token tagged under the old
+    // key does not (and its reuse can no longer be told from a forgery).
+    const after = instance(store, { keys: [next] });
+    await expect(after.tokens.refresh(pair.refresh_token)).rejects.toMatchObject({
+      reason: "not_found",
+    });
+    await expect(after.tokens.refresh(rotated.refresh_token)).resolves.toMatchObject({
+      session: { id: pair.session.id },
+    });
+  });
+});

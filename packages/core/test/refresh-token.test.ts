@@ -5,6 +5,7 @@ import {
   formatToken,
   hashSecret,
   hasValidTag,
+  hmacKey,
   newSecret,
   openSealed,
   type ParsedToken,
@@ -13,7 +14,8 @@ import {
   tagKey,
 } from "../src/internal/refresh-token.js";
 
-const KEY = new Uint8Array(32).fill(7);
+const RAW_KEY = new Uint8Array(32).fill(7);
+const KEY = hmacKey(RAW_KEY);
 const SESSION_ID = "AAECAwQFBgcICQoLDA0ODw"; // bytes 0..15
 
 describe("refresh token format", () => {
@@ -26,7 +28,7 @@ describe("refresh token format", () => {
     expect(body.readUInt32BE(16)).toBe(258);
     expect(new Uint8Array(body.subarray(20, 52))).toEqual(secret);
     // The tag: HMAC-SHA-256 under the key of the label and the 52 bytes before it, cut to 16.
-    const tag = createHmac("sha256", KEY)
+    const tag = createHmac("sha256", RAW_KEY)
       .update("tokens/refresh-token/tag/v2\0")
       .update(body.subarray(0, 52))
       .digest()
@@ -39,7 +41,7 @@ describe("refresh token format", () => {
   });
 
   it("verifies its tag under any of the keys given, and under no other", () => {
-    const other = new Uint8Array(32).fill(9);
+    const other = hmacKey(new Uint8Array(32).fill(9));
     const token = parseToken(
       formatToken({ sessionId: SESSION_ID, generation: 0, secret: newSecret() }, KEY),
     ) as ParsedToken;
@@ -56,7 +58,7 @@ describe("refresh token format", () => {
 
   it("derives the tag key from a signing key's private part, never the same for two keys", () => {
     const a = tagKey(new Uint8Array(32).fill(1));
-    expect(a).toHaveLength(32);
+    expect(a.inner).toHaveLength(64);
     expect(tagKey(new Uint8Array(32).fill(1))).toEqual(a);
     expect(tagKey(new Uint8Array(32).fill(2))).not.toEqual(a);
   });
@@ -127,6 +129,22 @@ describe.each(["node", "portable"] as const)("hashing and sealing on the %s back
       usePortableCrypto(false);
     }
   };
+
+  it("tags with HMAC-SHA-256 of the tag label and the signed bytes on either backend", () => {
+    const raw = new Uint8Array(32).fill(3);
+    const token = onBackend(() =>
+      formatToken(
+        { sessionId: "AAECAwQFBgcICQoLDA0ODw", generation: 1, secret: newSecret() },
+        hmacKey(raw),
+      ),
+    );
+    const body = Buffer.from(token.slice("tokens_rt_".length), "base64url");
+    const tag = createHmac("sha256", raw)
+      .update("tokens/refresh-token/tag/v2\0")
+      .update(body.subarray(0, 52))
+      .digest();
+    expect(body.subarray(52)).toEqual(tag.subarray(0, 16));
+  });
 
   it("runs on Node's one-shot hash only on the node backend", () => {
     expect(onBackend(() => typeof nodeCrypto()?.hash)).toBe(

@@ -1,24 +1,16 @@
 import type { SessionRecord } from "@tokens/core";
 
-// The structural view of a Prisma client the store needs: the two model delegates of the schema
-// fragment plus `$transaction` and the raw-query methods. Any client generated from a schema that
-// contains the fragment fits (whatever its output path, other models or extensions), so this
-// package never imports a generated client or `@prisma/client`. Only the arguments the store
-// actually passes are spelled out.
+// The structural view of a Prisma client the store needs: the model delegate of the schema
+// fragment plus `$transaction`, `$connect` and the raw-query methods. Any client generated from a
+// schema that contains the fragment fits (whatever its output path, other models or extensions),
+// so this package never imports a generated client or `@prisma/client`. Only the arguments the
+// store actually passes are spelled out.
 
 /** A row of the `TokensSession` model as Prisma returns it. */
 export interface TokensSessionRow extends Omit<SessionRecord, "client" | "claims"> {
-  /** JSON as the provider returns it (a string on SQLite); read through the store's checks. */
+  /** JSON as the provider returns it; read through the store's checks. */
   client: unknown;
   claims: unknown;
-}
-
-/** A row of the `TokensRefreshToken` model as Prisma returns it. */
-export interface TokensRefreshTokenRow {
-  hash: string;
-  sessionId: string;
-  generation: number;
-  createdAt: Date;
 }
 
 /** A JSON value as Prisma accepts it for a `Json` column. */
@@ -32,16 +24,17 @@ export type JsonInput =
 /** A JSON object as Prisma accepts it for a `Json` column. */
 export type JsonObjectInput = { readonly [key: string]: JsonInput | null | undefined };
 
-type NullableDateFilter = Date | null | { lt?: Date; gt?: Date };
-
 /** The session filters the store uses. */
 export interface TokensSessionWhere {
   id?: string | { in: string[] };
   subject?: string;
-  currentHash?: string;
-  revokedAt?: NullableDateFilter;
+  revokedAt?: Date | null | { lt: Date };
   idleExpiresAt?: { lt?: Date; gt?: Date };
   expiresAt?: { lt?: Date; gt?: Date };
+  purgeAfter?: { lt?: Date; gt?: Date };
+  currentHash?: string;
+  clientId?: string;
+  bindingKey?: string | null;
   OR?: TokensSessionWhere[];
 }
 
@@ -51,7 +44,6 @@ export interface TokensSessionDelegate {
     data: Omit<TokensSessionRow, "client" | "claims"> & {
       client?: JsonObjectInput;
       claims?: JsonObjectInput;
-      tokens: { create: Omit<TokensRefreshTokenRow, "sessionId"> };
     };
     select: { id: true };
   }): PromiseLike<unknown>;
@@ -60,39 +52,20 @@ export interface TokensSessionDelegate {
     where: TokensSessionWhere;
     orderBy?: Array<{ createdAt: "asc" } | { id: "asc" }>;
     take?: number;
+    select?: { id: true };
   }): PromiseLike<TokensSessionRow[]>;
   updateMany(args: {
     where: TokensSessionWhere;
-    data: Partial<Omit<TokensSessionRow, "generation" | "client" | "claims">> & {
-      generation?: { increment: number };
-    };
+    data: Partial<Omit<TokensSessionRow, "client" | "claims">>;
   }): PromiseLike<{ count: number }>;
   deleteMany(args: { where: TokensSessionWhere }): PromiseLike<{ count: number }>;
 }
 
-/** The `TokensRefreshToken` delegate (`prisma.tokensRefreshToken`). */
-export interface TokensRefreshTokenDelegate {
-  create(args: { data: TokensRefreshTokenRow }): PromiseLike<unknown>;
-  findUnique(args: {
-    where: { hash: string };
-    include: { session: true };
-  }): PromiseLike<(TokensRefreshTokenRow & { session: TokensSessionRow }) | null>;
-  deleteMany(args: {
-    where: { sessionId: { in: string[] }; session: TokensSessionWhere };
-  }): PromiseLike<{ count: number }>;
-}
-
-/** What the store uses inside an interactive transaction: the delegates only. */
-export interface PrismaTokensTransaction {
-  tokensSession: TokensSessionDelegate;
-  tokensRefreshToken: TokensRefreshTokenDelegate;
-}
-
 /**
- * The part of a Prisma 7 client `prismaStore` works with: the `tokensSession` and
- * `tokensRefreshToken` delegates, `$transaction` and the raw-query methods. Your generated
- * `PrismaClient` — any output path, any driver adapter, extended with `$extends` or not —
- * satisfies it once its schema contains the `@tokens/prisma` models.
+ * The part of a Prisma 7 client `prismaStore` works with: the `tokensSession` delegate, batch
+ * `$transaction`, `$connect` and the raw-query methods. Your generated `PrismaClient` — any
+ * output path, any driver adapter, extended with `$extends` or not — satisfies it once its schema
+ * contains the `@tokens/prisma` model.
  *
  * @example
  * ```ts
@@ -105,15 +78,11 @@ export interface PrismaTokensTransaction {
  * });
  * ```
  */
-export interface PrismaTokensClient extends PrismaTokensTransaction {
-  $transaction<R>(
-    run: (tx: PrismaTokensTransaction) => Promise<R>,
-    options?: { maxWait?: number; timeout?: number },
-  ): PromiseLike<R>;
+export interface PrismaTokensClient {
+  tokensSession: TokensSessionDelegate;
   /** A batch transaction: the queries (not yet run) in one transaction, in order. */
   $transaction(queries: PromiseLike<unknown>[]): PromiseLike<unknown[]>;
-  $executeRaw(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<number>;
-  $queryRaw(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<unknown>;
+  $connect(): PromiseLike<void>;
   /** Raw SQL with positional parameters (`?`, `$1`): the values are never spliced into it. */
   $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>;
   $queryRawUnsafe(query: string, ...values: unknown[]): PromiseLike<unknown>;

@@ -1,13 +1,11 @@
 import {
   type ClientContext,
   ConfigurationError,
-  type LiveRotation,
   type Rotation,
   type SessionRecord,
   StoreUnavailableError,
-  type TokenRecord,
+  sessionFields,
   type TokenStore,
-  type TokenWithSession,
 } from "@tokens/core";
 import type {
   JsonObjectInput,
@@ -15,59 +13,50 @@ import type {
   TokensSessionRow,
   TokensSessionWhere,
 } from "./client.js";
-import {
-  fromSessionSqlRow,
-  type LiveDialect,
-  rotateLiveSql,
-  type SessionSqlRow,
-} from "./live-rotation.js";
+import { retrying, type SqlDialect, sqlRotation } from "./rotation.js";
 
 /**
  * Options of {@link prismaStore}.
  *
  * @example
  * ```ts
- * // Tables in a PostgreSQL schema outside the search_path, and a busy MySQL pool:
- * const store = prismaStore(prisma, { dialect: "portable", transaction: { maxWait: 5_000 } });
+ * // Tables in a PostgreSQL schema outside the search_path:
+ * const store = prismaStore(prisma, { dialect: "portable" });
  * ```
  */
 export interface PrismaStoreOptions {
   /**
-   * How the store phrases its hot queries.
+   * How the store phrases `rotate`, the one write of a refresh.
    *
-   * - `"postgresql"`: `rotate` and `rotateLive` are single SQL statements (an
-   *   `UPDATE … RETURNING` feeding an `INSERT`, no transaction) and `findToken` a single join,
-   *   all via `$executeRaw`/`$queryRaw` on the tables `tokens_sessions` and
-   *   `tokens_refresh_tokens` as the connection's `search_path` resolves them.
-   * - `"mysql"`, `"sqlite"`: `rotateLive` is raw SQL on those tables (SQLite: one batch
-   *   transaction; MySQL: three single statements, no transaction); the other methods are model
-   *   queries, as in `"portable"`.
-   * - `"portable"`: Prisma model queries only; `rotate` is an interactive transaction of one
-   *   conditional `updateMany` and one `create`, and there is no `rotateLive` (core then reads
-   *   the token and rotates in two calls). Works on every provider and schema.
+   * - `"postgresql"`, `"sqlite"`: one `UPDATE tokens_sessions … WHERE id = … RETURNING`.
+   * - `"mysql"`: the `UPDATE` by primary key, then (when it rotated) a `SELECT` of the row by id
+   *   and the successor's hash.
+   * - `"portable"`: Prisma model queries only: a `findUnique` of the session, then a conditional
+   *   `updateMany` by primary key. Works on every provider and schema.
    *
-   * Default: the provider the client was generated for, else `"portable"`. Choose
-   * `"portable"` if the tables live in a schema or database the connection does not resolve by
-   * default.
+   * The SQL dialects name the table `tokens_sessions` as the connection resolves it and send the
+   * statement straight to the client's driver adapter (see the README, "Speed"). Every other
+   * method is a model query in every dialect.
+   *
+   * Default: the provider the client was generated for, else `"portable"`. Choose `"portable"`
+   * if the table lives in a schema or database the connection does not resolve by default.
    */
-  dialect?: "postgresql" | "mysql" | "sqlite" | "portable";
-  /**
-   * Limits, in milliseconds, of the interactive transactions the store opens (`rotate` on the
-   * portable path, `purge`): `maxWait` to get a connection, `timeout` for the whole transaction.
-   * Default: Prisma's (2 000 and 5 000).
-   */
-  transaction?: { maxWait?: number; timeout?: number };
+  dialect?: SqlDialect | "portable";
 }
 
 /**
  * A {@link TokenStore} on a Prisma 7 client: PostgreSQL, MySQL/MariaDB or SQLite, through any
  * driver adapter (`@prisma/adapter-pg`, `@prisma/adapter-mariadb`, `@prisma/adapter-libsql`,
- * PGlite…). The client's schema must contain the `TokensSession` and `TokensRefreshToken`
- * models of this package's schema fragment, and the database its tables.
+ * `@prisma/adapter-better-sqlite3`, PGlite…). The client's schema must contain the
+ * `TokensSession` model of this package's schema fragment, and the database its table (one row
+ * per session).
  *
- * Every database or driver failure surfaces as `StoreUnavailableError` with the Prisma error
- * as `cause`; `rotate` and `rotateLive` are one statement or one transaction, so they are never
- * left half done.
+ * A refresh is one conditional UPDATE of the session row by primary key, sent to the client's
+ * own driver adapter past Prisma's query pipeline. Create the store before the client's first
+ * query so that it can share the adapter's connections; otherwise the statement goes through
+ * `$queryRawUnsafe`. Every database or driver failure surfaces as `StoreUnavailableError` with
+ * the Prisma or driver error as `cause`; every method is one statement or one transaction, and
+ * deadlocks and lock wait timeouts are retried inside the store.
  *
  * @example
  * ```ts
@@ -94,110 +83,48 @@ export function prismaStore(
 ): TokenStore {
   checkClient(prisma);
   const dialect = resolveDialect(prisma, options.dialect);
-  const transaction = transactionOptions(options.transaction);
+  const rotate = dialect === "portable" ? modelRotation(prisma) : sqlRotation(prisma, dialect);
+  const sessions = prisma.tokensSession;
+
+  /**
+   * Revokes the matching not-yet-revoked sessions, lowering `purgeAfter` to `at` where it is
+   * later: two conditional updates in one transaction (a model update cannot take a minimum).
+   */
+  const revoke = async (where: TokensSessionWhere, at: Date, reason: string) => {
+    const revoked = { revokedAt: at, revokeReason: reason };
+    const [lowered, kept] = (await prisma.$transaction([
+      sessions.updateMany({
+        where: { ...where, revokedAt: null, purgeAfter: { gt: at } },
+        data: { ...revoked, purgeAfter: at },
+      }),
+      sessions.updateMany({ where: { ...where, revokedAt: null }, data: revoked }),
+    ])) as Array<{ count: number }>;
+    return (lowered?.count ?? 0) + (kept?.count ?? 0);
+  };
 
   return {
-    createSession: (session, token) =>
+    createSession: (session) =>
       guard("createSession", async () => {
-        // One nested write: Prisma inserts both rows in one transaction.
-        await prisma.tokensSession.create({
-          data: {
-            // Field by field: a record carrying anything more would fail Prisma's validation.
-            id: session.id,
-            subject: session.subject,
-            clientId: session.clientId,
-            generation: session.generation,
-            currentHash: session.currentHash,
-            previousHash: session.previousHash,
-            sealedSuccessor: session.sealedSuccessor,
-            rotatedAt: session.rotatedAt,
-            createdAt: session.createdAt,
-            lastUsedAt: session.lastUsedAt,
-            idleExpiresAt: session.idleExpiresAt,
-            expiresAt: session.expiresAt,
-            revokedAt: session.revokedAt,
-            revokeReason: session.revokeReason,
-            client: jsonValue(session.client),
-            bindingKey: session.bindingKey ?? null,
-            claims: jsonValue(session.claims),
-            tokens: {
-              create: {
-                hash: token.hash,
-                generation: token.generation,
-                createdAt: token.createdAt,
-              },
-            },
-          },
+        // Field by field: a record carrying anything more would fail Prisma's validation.
+        const { client, claims, ...fields } = sessionFields(session);
+        await sessions.create({
+          data: { ...fields, client: jsonValue(client), claims: jsonValue(claims) },
           select: { id: true },
         });
       }),
 
-    findToken: (hash) =>
-      guard("findToken", async () => {
-        if (dialect === "postgresql") {
-          const rows = (await prisma.$queryRaw`
-            SELECT t.hash, t.generation AS token_generation, t.created_at AS token_created_at,
-                   s.id, s.subject, s.client_id, s.generation, s.current_hash, s.previous_hash,
-                   s.sealed_successor, s.rotated_at, s.created_at, s.last_used_at,
-                   s.idle_expires_at, s.expires_at, s.revoked_at, s.revoke_reason, s.client,
-                   s.binding_key, s.claims
-              FROM tokens_refresh_tokens t
-              JOIN tokens_sessions s ON s.id = t.session_id
-             WHERE t.hash = ${hash}`) as PgTokenWithSessionRow[];
-          const row = rows[0];
-          return row ? fromPgRow(row) : null;
-        }
-        const row = await prisma.tokensRefreshToken.findUnique({
-          where: { hash },
-          include: { session: true },
-        });
-        // Two reads without a transaction: a purge may remove the session in between.
-        if (!row?.session) return null;
-        const { session, ...token } = row;
-        return { token: toToken(token), session: toSession(session) };
-      }),
-
-    rotate: (rotation) =>
-      guard("rotate", async () => {
-        if (dialect === "postgresql") return (await rotateInOneStatement(prisma, rotation)) === 1;
-        return prisma.$transaction(async (tx) => {
-          // The conditional update is the compare-and-set: concurrent callers queue on the row
-          // lock and re-check `currentHash` once the winner commits, so exactly one matches.
-          const { count } = await tx.tokensSession.updateMany({
-            where: { id: rotation.sessionId, currentHash: rotation.expectedHash, revokedAt: null },
-            data: spend(rotation),
-          });
-          if (count !== 1) return false;
-          const { successor } = rotation;
-          await tx.tokensRefreshToken.create({
-            data: {
-              hash: successor.hash,
-              sessionId: rotation.sessionId,
-              generation: successor.generation,
-              createdAt: successor.createdAt,
-            },
-          });
-          return true;
-        }, transaction);
-      }),
-
-    ...(dialect !== "portable" && {
-      rotateLive: (rotation: LiveRotation) =>
-        guard("rotateLive", async () => {
-          const row = await rotateLiveSql(prisma, dialect, rotation);
-          return row ? fromSessionSqlRow(row) : null;
-        }),
-    }),
-
     getSession: (id) =>
       guard("getSession", async () => {
-        const row = await prisma.tokensSession.findUnique({ where: { id } });
+        const row = await sessions.findUnique({ where: { id } });
         return row ? toSession(row) : null;
       }),
 
+    // Retried statement by statement inside: a retry of the whole could follow its own write.
+    rotate: (rotation) => guard("rotate", () => rotate(rotation), false),
+
     listSessions: (subject, now) =>
       guard("listSessions", async () => {
-        const rows = await prisma.tokensSession.findMany({
+        const rows = await sessions.findMany({
           where: { subject, revokedAt: null, idleExpiresAt: { gt: now }, expiresAt: { gt: now } },
           orderBy: [{ createdAt: "asc" }, { id: "asc" }],
         });
@@ -205,142 +132,95 @@ export function prismaStore(
       }),
 
     revokeSession: (id, at, reason) =>
-      guard("revokeSession", async () => {
-        const { count } = await prisma.tokensSession.updateMany({
-          where: { id, revokedAt: null },
-          data: { revokedAt: at, revokeReason: reason },
-        });
-        return count === 1;
-      }),
+      guard("revokeSession", async () => (await revoke({ id }, at, reason)) === 1),
 
     revokeSubject: (subject, at, reason) =>
-      guard("revokeSubject", async () => {
-        const { count } = await prisma.tokensSession.updateMany({
-          where: { subject, revokedAt: null },
-          data: { revokedAt: at, revokeReason: reason },
-        });
-        return count;
-      }),
+      guard("revokeSubject", () => revoke({ subject }, at, reason)),
 
     purge: (before, limit) =>
       guard("purge", async () => {
         // A non-positive `take` would page backwards in Prisma; a bad limit purges nothing.
         const take = Math.floor(limit);
         if (!(take > 0)) return 0;
+        // Candidates through the purge_after index, then the exact condition on those rows.
         const ended: TokensSessionWhere = {
+          purgeAfter: { lt: before },
           OR: [
             { revokedAt: { lt: before } },
             { idleExpiresAt: { lt: before } },
             { expiresAt: { lt: before } },
           ],
         };
-        return prisma.$transaction(async (tx) => {
-          const batch = await tx.tokensSession.findMany({ where: ended, take });
-          if (batch.length === 0) return 0;
-          const ids = batch.map((session) => session.id);
-          // Tokens first (the foreign key), and both deletes re-check that the session has
-          // ended, so a session that changed since the read keeps its rows.
-          await tx.tokensRefreshToken.deleteMany({
-            where: { sessionId: { in: ids }, session: ended },
-          });
-          const { count } = await tx.tokensSession.deleteMany({
-            where: { id: { in: ids }, ...ended },
-          });
-          return count;
-        }, transaction);
+        const batch = await sessions.findMany({ where: ended, take, select: { id: true } });
+        if (batch.length === 0) return 0;
+        // The delete checks again: a session rotated since the read stays.
+        const ids = batch.map((session) => session.id);
+        const { count } = await sessions.deleteMany({ where: { id: { in: ids }, ...ended } });
+        return count;
       }),
   };
 }
 
-/** The session columns a rotation sets, besides the token row it inserts. */
-function spend(rotation: Rotation) {
-  return {
-    generation: { increment: 1 },
-    previousHash: rotation.expectedHash,
-    currentHash: rotation.successor.hash,
-    sealedSuccessor: rotation.sealedSuccessor,
-    rotatedAt: rotation.rotatedAt,
-    lastUsedAt: rotation.rotatedAt,
-    idleExpiresAt: rotation.idleExpiresAt,
-  };
-}
-
 /**
- * PostgreSQL: the compare-and-set and the insert in one statement, hence atomic without a
- * transaction. Under READ COMMITTED a concurrent caller blocks on the row lock, re-evaluates the
- * `WHERE` against the winner's row and updates nothing, so its `INSERT … SELECT` inserts nothing.
- * Resolves the number of token rows inserted: 1 for the winner, 0 otherwise.
+ * `rotate` through model queries: read the session, then the compare-and-set as a conditional
+ * `updateMany` by primary key. No transaction is needed: of the columns read, only `expiresAt`
+ * is used, and it never changes; the update's WHERE holds every check, so exactly one of
+ * concurrent callers matches, and the row after its write is the row read with its changes.
  */
-function rotateInOneStatement(prisma: PrismaTokensClient, rotation: Rotation): PromiseLike<number> {
-  const { successor } = rotation;
-  return prisma.$executeRaw`
-    WITH spent AS (
-      UPDATE tokens_sessions
-         SET generation = generation + 1,
-             previous_hash = current_hash,
-             current_hash = ${successor.hash},
-             sealed_successor = ${rotation.sealedSuccessor},
-             rotated_at = ${rotation.rotatedAt}::timestamptz,
-             last_used_at = ${rotation.rotatedAt}::timestamptz,
-             idle_expires_at = ${rotation.idleExpiresAt}::timestamptz
-       WHERE id = ${rotation.sessionId}
-         AND current_hash = ${rotation.expectedHash}
-         AND revoked_at IS NULL
-      RETURNING id
-    )
-    INSERT INTO tokens_refresh_tokens (hash, session_id, generation, created_at)
-    SELECT ${successor.hash}, id, ${successor.generation}::integer, ${successor.createdAt}::timestamptz
-      FROM spent`;
-}
-
-/** A row of the PostgreSQL `findToken` join: the session's columns plus the token's. */
-interface PgTokenWithSessionRow extends SessionSqlRow {
-  hash: string;
-  token_generation: number;
-  token_created_at: Date;
-}
-
-function fromPgRow(row: PgTokenWithSessionRow): TokenWithSession {
-  return {
-    token: toToken({
-      hash: row.hash,
-      sessionId: row.id,
-      generation: row.token_generation,
-      createdAt: row.token_created_at,
-    }),
-    session: fromSessionSqlRow(row),
+function modelRotation(prisma: PrismaTokensClient) {
+  const sessions = prisma.tokensSession;
+  return async (rotation: Rotation): Promise<SessionRecord | null> => {
+    const found = await retrying(() => sessions.findUnique({ where: { id: rotation.sessionId } }));
+    if (!found) return null;
+    const session = toSession(found);
+    const at = rotation.rotatedAt;
+    const rotated: SessionRecord = {
+      ...session,
+      generation: rotation.generation,
+      previousHash: rotation.expectedHash,
+      currentHash: rotation.successorHash,
+      sealedSuccessor: rotation.sealedSuccessor,
+      rotatedAt: at,
+      lastUsedAt: at,
+      idleExpiresAt: earlier(rotation.idleExpiresAt, session.expiresAt),
+      purgeAfter: earlier(rotation.purgeAfter, session.expiresAt),
+    };
+    const { count } = await retrying(() =>
+      sessions.updateMany({
+        where: {
+          id: rotation.sessionId,
+          currentHash: rotation.expectedHash,
+          revokedAt: null,
+          expiresAt: { gt: at },
+          idleExpiresAt: { gt: at },
+          ...(rotation.clientId === undefined ? {} : { clientId: rotation.clientId }),
+          ...(rotation.bindingKey === undefined ? {} : { bindingKey: rotation.bindingKey }),
+        },
+        data: {
+          generation: rotated.generation,
+          previousHash: rotated.previousHash,
+          currentHash: rotated.currentHash,
+          sealedSuccessor: rotated.sealedSuccessor,
+          rotatedAt: at,
+          lastUsedAt: at,
+          idleExpiresAt: rotated.idleExpiresAt,
+          purgeAfter: rotated.purgeAfter,
+        },
+      }),
+    );
+    return count === 1 ? rotated : null;
   };
 }
 
-function toToken(row: TokenRecord): TokenRecord {
-  return {
-    hash: row.hash,
-    sessionId: row.sessionId,
-    generation: row.generation,
-    createdAt: row.createdAt,
-  };
-}
+const earlier = (a: Date, b: Date): Date => (a.getTime() <= b.getTime() ? a : b);
 
 function toSession(row: TokensSessionRow): SessionRecord {
+  const { client, claims, ...fields } = row;
   return {
-    id: row.id,
-    subject: row.subject,
-    clientId: row.clientId,
-    generation: row.generation,
-    currentHash: row.currentHash,
-    previousHash: row.previousHash,
-    sealedSuccessor: row.sealedSuccessor,
-    rotatedAt: row.rotatedAt,
-    createdAt: row.createdAt,
-    lastUsedAt: row.lastUsedAt,
-    idleExpiresAt: row.idleExpiresAt,
-    expiresAt: row.expiresAt,
-    revokedAt: row.revokedAt,
-    revokeReason: row.revokeReason,
+    ...sessionFields({ ...fields, client: null, claims: null }),
     // Json columns come back parsed; SQL NULL comes back as null.
-    client: (row.client ?? null) as ClientContext | null,
-    bindingKey: row.bindingKey ?? null,
-    claims: (row.claims ?? null) as Record<string, unknown> | null,
+    client: (client ?? null) as ClientContext | null,
+    claims: (claims ?? null) as Record<string, unknown> | null,
   };
 }
 
@@ -349,10 +229,14 @@ function jsonValue(value: object | null): JsonObjectInput | undefined {
   return value === null ? undefined : (value as JsonObjectInput);
 }
 
-/** Runs a store operation; any failure of Prisma, the adapter or the driver becomes typed. */
-async function guard<T>(operation: string, run: () => Promise<T>): Promise<T> {
+/**
+ * Runs a store operation; any failure of Prisma, the adapter or the driver becomes typed. A
+ * single-statement or single-transaction operation is run again after a transient conflict
+ * (`retry`); one of several autocommitted statements retries each statement itself.
+ */
+async function guard<T>(operation: string, run: () => Promise<T>, retry = true): Promise<T> {
   try {
-    return await run();
+    return await (retry ? retrying(run) : run());
   } catch (cause) {
     throw new StoreUnavailableError(`Prisma store failed during ${operation}`, { cause });
   }
@@ -363,12 +247,10 @@ function checkClient(prisma: PrismaTokensClient): void {
   if (typeof client !== "object" || client === null) {
     throw new ConfigurationError("prismaStore needs a Prisma client");
   }
-  for (const model of ["tokensSession", "tokensRefreshToken"]) {
-    if (typeof client[model] !== "object" || client[model] === null) {
-      throw new ConfigurationError(
-        `The Prisma client has no ${model} model: add the @tokens/prisma schema fragment to schema.prisma and run \`prisma generate\``,
-      );
-    }
+  if (typeof client.tokensSession !== "object" || client.tokensSession === null) {
+    throw new ConfigurationError(
+      "The Prisma client has no tokensSession model: add the @tokens/prisma schema fragment to schema.prisma and run `prisma generate`",
+    );
   }
   if (typeof client.$transaction !== "function") {
     throw new ConfigurationError("prismaStore needs a Prisma client, not a transaction client");
@@ -377,8 +259,8 @@ function checkClient(prisma: PrismaTokensClient): void {
 
 const DIALECTS = ["postgresql", "mysql", "sqlite", "portable"] as const;
 
-function resolveDialect(prisma: PrismaTokensClient, dialect: unknown): LiveDialect | "portable" {
-  if (DIALECTS.includes(dialect as never)) return dialect as LiveDialect | "portable";
+function resolveDialect(prisma: PrismaTokensClient, dialect: unknown): SqlDialect | "portable" {
+  if (DIALECTS.includes(dialect as never)) return dialect as SqlDialect | "portable";
   if (dialect !== undefined) {
     throw new ConfigurationError(
       `dialect must be one of ${DIALECTS.map((d) => `"${d}"`).join(", ")}, got ${String(dialect)}`,
@@ -387,28 +269,5 @@ function resolveDialect(prisma: PrismaTokensClient, dialect: unknown): LiveDiale
   // Prisma clients carry the schema's datasource provider; not part of the typed API, so anything
   // unexpected falls back to the portable queries, which are correct everywhere.
   const provider = (prisma as { _activeProvider?: unknown })._activeProvider;
-  return DIALECTS.includes(provider as never) ? (provider as LiveDialect) : "portable";
-}
-
-function transactionOptions(options: unknown): { maxWait?: number; timeout?: number } | undefined {
-  if (options === undefined) return undefined;
-  if (typeof options !== "object" || options === null) {
-    throw new ConfigurationError("transaction must be an object { maxWait?, timeout? }");
-  }
-  const { maxWait, timeout } = options as Record<string, unknown>;
-  for (const [name, value] of [
-    ["maxWait", maxWait],
-    ["timeout", timeout],
-  ] as const) {
-    if (
-      value !== undefined &&
-      !(typeof value === "number" && Number.isFinite(value) && value > 0)
-    ) {
-      throw new ConfigurationError(`transaction.${name} must be a positive number of milliseconds`);
-    }
-  }
-  return {
-    ...(maxWait === undefined ? {} : { maxWait: maxWait as number }),
-    ...(timeout === undefined ? {} : { timeout: timeout as number }),
-  };
+  return DIALECTS.includes(provider as never) ? (provider as SqlDialect) : "portable";
 }

@@ -9,13 +9,10 @@ suiteFor("POSTGRES_URL", "PostgreSQL")("prisma: PostgreSQL server", () => {
     return prepared;
   };
   runStoreConformance(
-    "default queries (single-statement rotate)",
+    "default queries (one UPDATE … RETURNING through the driver adapter)",
     async () => openPostgres(await database()),
-    { rotateLive: true },
   );
-  runStoreConformance(
-    "portable queries (transactional rotate)",
-    async () => openPostgres(await database(), { dialect: "portable" }),
-    { rotateLive: false },
+  runStoreConformance("portable queries (findUnique, then a conditional updateMany)", async () =>
+    openPostgres(await database(), { dialect: "portable" }),
   );
 });

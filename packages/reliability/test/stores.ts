@@ -3,8 +3,11 @@
  * up for a server that goes away: connecting gives up fast, and a pooled connection the server
  * dropped is discarded instead of crashing the process.
  */
+import { createClient } from "@libsql/client";
 import type { TokenStore } from "@tokens/core";
 import { drizzleStore } from "@tokens/drizzle";
+import { drizzle as drizzleSqlite } from "drizzle-orm/libsql";
+import { migrate as migrateSqlite } from "drizzle-orm/libsql/migrator";
 import { drizzle as drizzleMysql } from "drizzle-orm/mysql2";
 import { migrate as migrateMysql } from "drizzle-orm/mysql2/migrator";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
@@ -37,7 +40,23 @@ const QUERY_TIMEOUT_MS = 10_000;
  */
 export interface SqlStore {
   store: TokenStore;
+  /** The database's URL, for other processes to open their own store on it. */
+  url: string;
+  /** Rows in each table of the database, migration bookkeeping left out. */
+  rows(): Promise<Record<string, number>>;
   close(): Promise<void>;
+}
+
+/** Counts the rows of each named table through `count`. */
+async function countRows(
+  tables: string[],
+  count: (table: string) => Promise<number>,
+): Promise<Record<string, number>> {
+  const rows: Record<string, number> = {};
+  for (const table of tables.filter((name) => !name.startsWith("__")).sort()) {
+    rows[table] = await count(table);
+  }
+  return rows;
 }
 
 /**
@@ -60,7 +79,21 @@ export async function postgresStore(serverUrl: string, database: string): Promis
   // An idle client the server dropped is reported here; the pool discards it and reconnects.
   pool.on("error", () => {});
   await migratePg(drizzlePg({ client: pool }), { migrationsFolder: migrationsFolder("pg") });
-  return { store: drizzleStore(drizzlePg({ client: pool })), close: () => pool.end() };
+  return {
+    store: drizzleStore(drizzlePg({ client: pool })),
+    url,
+    rows: async () => {
+      const { rows: tables } = await pool.query<{ name: string }>(
+        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'",
+      );
+      return countRows(
+        tables.map((t) => t.name),
+        async (table) =>
+          Number((await pool.query(`SELECT count(*) AS n FROM "${table}"`)).rows[0].n),
+      );
+    },
+    close: () => pool.end(),
+  };
 }
 
 /**
@@ -83,5 +116,54 @@ export async function mariadbStore(serverUrl: string, database: string): Promise
   await migrateMysql(drizzleMysql({ client: pool }), {
     migrationsFolder: migrationsFolder("mysql"),
   });
-  return { store: drizzleStore(drizzleMysql({ client: pool })), close: () => pool.end() };
+  const count = async (sql: string) => {
+    const [rows] = await pool.query<mysql.RowDataPacket[]>(sql);
+    return rows;
+  };
+  return {
+    store: drizzleStore(drizzleMysql({ client: pool })),
+    url,
+    rows: async () =>
+      countRows(
+        (
+          await count(
+            "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()",
+          )
+        ).map((t) => String(t.name)),
+        async (table) => Number((await count(`SELECT count(*) AS n FROM \`${table}\``))[0]?.n),
+      ),
+    close: () => pool.end(),
+  };
+}
+
+/**
+ * A fresh SQLite file at `file` (WAL, so other processes can use it at once), migrated, with a
+ * store over libSQL.
+ *
+ * @example
+ * ```ts
+ * const { store, url, close } = await sqliteStore("/tmp/tokens.sqlite");
+ * ```
+ */
+export async function sqliteStore(file: string): Promise<SqlStore> {
+  const url = `file:${file}`;
+  const client = createClient({ url });
+  await client.execute("PRAGMA journal_mode = WAL");
+  await client.execute("PRAGMA busy_timeout = 30000");
+  await migrateSqlite(drizzleSqlite({ client }), { migrationsFolder: migrationsFolder("sqlite") });
+  return {
+    store: drizzleStore(drizzleSqlite({ client })),
+    url,
+    rows: async () =>
+      countRows(
+        (
+          await client.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+          )
+        ).rows.map((row) => String(row.name)),
+        async (table) =>
+          Number((await client.execute(`SELECT count(*) AS n FROM "${table}"`)).rows[0]?.n),
+      ),
+    close: async () => client.close(),
+  };
 }

@@ -3,7 +3,7 @@ import { ConfigurationError } from "../errors.js";
 import type { SigningAlgorithm, SigningKey } from "../types.js";
 import { cachedHeaders, encodeHeader } from "./jws.js";
 import { type SignatureOps, signatureOps } from "./jws-crypto.js";
-import { tagKey } from "./refresh-token.js";
+import { type TagKey, tagKey } from "./refresh-token.js";
 
 /** The key type and curve each algorithm requires: a key is only ever used under its own alg. */
 const KEY_SHAPE: Record<SigningAlgorithm, { kty: string; crv?: string; secret: "d" | "k" }> = {
@@ -44,7 +44,7 @@ export class KeyRing {
    * The keys that tag refresh tokens, one per signing key, the active key's first: new tokens
    * are tagged with it, and a token tagged under any configured key verifies.
    */
-  readonly tagKeys: readonly Uint8Array[];
+  readonly tagKeys: readonly TagKey[];
   private readonly jwks: Map<string, SigningKey>;
   private loading: Promise<LoadedKeys> | undefined;
   private loaded: LoadedKeys | undefined;

@@ -3,7 +3,7 @@ import { expect, it } from "vitest";
 import { createTokens } from "../create-tokens.js";
 import type { TokensErrorReason } from "../errors.js";
 import { KeyRing } from "../internal/key-ring.js";
-import { formatToken, newSecret } from "../internal/refresh-token.js";
+import { formatToken, hmacKey, newSecret, type TagKey } from "../internal/refresh-token.js";
 import type { Rotation, SessionRecord, TokenStore } from "../store.js";
 import type { SigningKey, Tokens, TokensConfig, TokensEvent } from "../types.js";
 
@@ -145,7 +145,7 @@ export function newSubject(label = "user"): string {
  * ```
  */
 export function unknownRefreshToken(sessionId = randomText(), generation = 0): string {
-  const key = crypto.getRandomValues(new Uint8Array(32));
+  const key = hmacKey(crypto.getRandomValues(new Uint8Array(32)));
   return formatToken({ sessionId, generation, secret: newSecret() }, key);
 }
 
@@ -162,7 +162,7 @@ export function taggedRefreshToken(
 ): string {
   return formatToken(
     { sessionId, generation, secret },
-    new KeyRing(keys, undefined).tagKeys[0] as Uint8Array,
+    new KeyRing(keys, undefined).tagKeys[0] as TagKey,
   );
 }
 

@@ -31,11 +31,23 @@ export interface OpenedStore {
 
 type Provider = "postgresql" | "mysql" | "sqlite";
 
-/** The checked-in migrations of a provider, in the order Prisma would apply them. */
-export function migrationScripts(provider: Provider): string[] {
+/** The release that made sessions one row each: the upgrade tests apply what came before it. */
+export const SESSION_ROW_MIGRATION = "20261203000000_tokens_session_row";
+
+/**
+ * The checked-in migrations of a provider, in the order Prisma would apply them: all of them,
+ * or those before (`"before"`) or from (`"from"`) the one named.
+ */
+export function migrationScripts(
+  provider: Provider,
+  range?: { before: string } | { from: string },
+): string[] {
   const dir = new URL(`../../migrations/${provider}/`, import.meta.url);
   return readdirSync(dir)
     .sort()
+    .filter((name) =>
+      range === undefined ? true : "before" in range ? name < range.before : name >= range.from,
+    )
     .map((name) => readFileSync(new URL(`${name}/migration.sql`, dir), "utf8"));
 }
 
@@ -191,10 +203,8 @@ async function sqlitePeer(
       });
   const methods: Array<keyof TokenStore> = [
     "createSession",
-    "findToken",
-    "rotate",
-    "rotateLive",
     "getSession",
+    "rotate",
     "listSessions",
     "revokeSession",
     "revokeSubject",
@@ -215,7 +225,10 @@ async function sqlitePeer(
 
 /** Drops and recreates the suite's PostgreSQL database, then applies the migrations. */
 export async function preparePostgres(serverUrl: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl });
+  // Through the maintenance database: the URL may name the suite's own, which is dropped.
+  const maintenance = new URL(serverUrl);
+  maintenance.pathname = "/postgres";
+  const admin = new pg.Client({ connectionString: maintenance.toString() });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
@@ -267,7 +280,7 @@ export async function openPostgres(
   };
 }
 
-function mariadbConfig(url: string): mariadb.ConnectionConfig {
+export function mariadbConfig(url: string): mariadb.ConnectionConfig {
   const parsed = new URL(url);
   return {
     host: parsed.hostname,
@@ -279,7 +292,10 @@ function mariadbConfig(url: string): mariadb.ConnectionConfig {
 }
 
 /** Drops and recreates the suite's MySQL/MariaDB database, then applies the migrations. */
-export async function prepareMysql(serverUrl: string): Promise<string> {
+export async function prepareMysql(
+  serverUrl: string,
+  range?: Parameters<typeof migrationScripts>[1],
+): Promise<string> {
   const admin = await mariadb.createConnection({
     ...mariadbConfig(serverUrl),
     multipleStatements: true,
@@ -288,7 +304,7 @@ export async function prepareMysql(serverUrl: string): Promise<string> {
     await admin.query(`DROP DATABASE IF EXISTS ${DATABASE}`);
     await admin.query(`CREATE DATABASE ${DATABASE}`);
     await admin.query(`USE ${DATABASE}`);
-    for (const script of migrationScripts("mysql")) await admin.query(script);
+    for (const script of migrationScripts("mysql", range)) await admin.query(script);
   } finally {
     await admin.end();
   }

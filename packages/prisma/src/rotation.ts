@@ -1,0 +1,248 @@
+import type { ClientContext, Rotation, SessionRecord } from "@tokens/core";
+import type { PrismaTokensClient } from "./client.js";
+import { type ArgType, clientAdapter, type SqlQuery } from "./driver.js";
+
+/** The providers whose SQL the store speaks. */
+export type SqlDialect = "postgresql" | "mysql" | "sqlite";
+
+/** The session columns, in the order every statement of this file selects them. */
+const COLUMNS = [
+  "id",
+  "subject",
+  "client_id",
+  "generation",
+  "current_hash",
+  "previous_hash",
+  "sealed_successor",
+  "rotated_at",
+  "created_at",
+  "last_used_at",
+  "idle_expires_at",
+  "expires_at",
+  "purge_after",
+  "revoked_at",
+  "revoke_reason",
+  "client",
+  "binding_key",
+  "claims",
+] as const;
+const SELECTED = COLUMNS.join(", ");
+
+// Adapters decode raw results by the column types they see (an instant as a `Date`, ISO text or
+// epoch milliseconds; JSON parsed or as text); these accept each form, so a record read through
+// raw SQL equals one read through the model.
+const instant = (value: unknown): Date =>
+  value instanceof Date ? value : new Date(value as string | number);
+const optionalInstant = (value: unknown): Date | null =>
+  value === null || value === undefined ? null : instant(value);
+const json = <T>(value: unknown): T | null =>
+  value === null || value === undefined
+    ? null
+    : ((typeof value === "string" ? JSON.parse(value) : value) as T);
+const text = (value: unknown): string | null => (value ?? null) as string | null;
+
+/** A sessions row, as an array in {@link COLUMNS} order, as a {@link SessionRecord}. */
+function fromRow(row: unknown[]): SessionRecord {
+  return {
+    id: row[0] as string,
+    subject: row[1] as string,
+    clientId: row[2] as string,
+    generation: Number(row[3]),
+    currentHash: row[4] as string,
+    previousHash: text(row[5]),
+    sealedSuccessor: text(row[6]),
+    rotatedAt: optionalInstant(row[7]),
+    createdAt: instant(row[8]),
+    lastUsedAt: instant(row[9]),
+    idleExpiresAt: instant(row[10]),
+    expiresAt: instant(row[11]),
+    purgeAfter: instant(row[12]),
+    revokedAt: optionalInstant(row[13]),
+    revokeReason: text(row[14]),
+    client: json<ClientContext>(row[15]),
+    bindingKey: text(row[16]),
+    claims: json<Record<string, unknown>>(row[17]),
+  };
+}
+
+/** A parameter of a statement: how to read it from the rotation, and how the adapter encodes it. */
+interface Param {
+  value: (rotation: Rotation) => unknown;
+  type: ArgType;
+}
+
+const param = (scalarType: ArgType["scalarType"], value: Param["value"]): Param => ({
+  value,
+  type: { scalarType, arity: "scalar" },
+});
+const P = {
+  generation: param("int", (r) => r.generation),
+  sessionId: param("string", (r) => r.sessionId),
+  expectedHash: param("string", (r) => r.expectedHash),
+  successorHash: param("string", (r) => r.successorHash),
+  sealedSuccessor: param("string", (r) => r.sealedSuccessor),
+  rotatedAt: param("datetime", (r) => r.rotatedAt),
+  idleExpiresAt: param("datetime", (r) => r.idleExpiresAt),
+  purgeAfter: param("datetime", (r) => r.purgeAfter),
+  clientId: param("string", (r) => r.clientId),
+  bindingKey: param("string", (r) => r.bindingKey ?? null),
+};
+
+/** SQL with its parameters, compiled once: `?` placeholders, numbered `$n` on PostgreSQL. */
+interface Statement {
+  sql: string;
+  params: Param[];
+  argTypes: ArgType[];
+}
+
+function statement(dialect: SqlDialect, parts: Array<string | Param>): Statement {
+  const params = parts.filter((part): part is Param => typeof part !== "string");
+  let n = 0;
+  const sql = parts
+    .map((part) => (typeof part === "string" ? part : dialect === "postgresql" ? `$${++n}` : "?"))
+    .join("")
+    .replace(/\s+/g, " ")
+    .trim();
+  return { sql, params, argTypes: params.map((p) => p.type) };
+}
+
+/**
+ * The compare-and-set of `rotate` as one UPDATE of the session row by primary key, every check
+ * of the contract in its WHERE (the optional client and binding comparisons only when the
+ * rotation carries them), so a refused rotation matches no row and writes nothing. PostgreSQL
+ * and SQLite return the row (`RETURNING`); MySQL has none, see {@link readBack}.
+ */
+function rotateStatement(dialect: SqlDialect, client: boolean, binding: boolean): Statement {
+  const least = dialect === "sqlite" ? "MIN" : "LEAST";
+  // MySQL compares a string argument with a DATETIME as strings inside LEAST: cast it.
+  const at = (p: Param): Array<string | Param> =>
+    dialect === "mysql" ? ["CAST(", p, " AS DATETIME(3))"] : [p];
+  const nullSafeEquals =
+    dialect === "postgresql" ? "IS NOT DISTINCT FROM" : dialect === "mysql" ? "<=>" : "IS";
+  return statement(dialect, [
+    "UPDATE tokens_sessions SET generation = ",
+    P.generation,
+    // The parameter, not `current_hash`: MySQL assigns left to right.
+    ", previous_hash = ",
+    P.expectedHash,
+    ", current_hash = ",
+    P.successorHash,
+    ", sealed_successor = ",
+    P.sealedSuccessor,
+    ", rotated_at = ",
+    P.rotatedAt,
+    ", last_used_at = ",
+    P.rotatedAt,
+    `, idle_expires_at = ${least}(`,
+    ...at(P.idleExpiresAt),
+    `, expires_at), purge_after = ${least}(`,
+    ...at(P.purgeAfter),
+    ", expires_at) WHERE id = ",
+    P.sessionId,
+    " AND current_hash = ",
+    P.expectedHash,
+    " AND revoked_at IS NULL AND expires_at > ",
+    P.rotatedAt,
+    " AND idle_expires_at > ",
+    P.rotatedAt,
+    ...(client ? [" AND client_id = ", P.clientId] : []),
+    ...(binding ? [` AND binding_key ${nullSafeEquals} `, P.bindingKey] : []),
+    dialect === "mysql" ? "" : ` RETURNING ${SELECTED}`,
+  ]);
+}
+
+/** MySQL: the row the UPDATE rotated, found by the successor's hash only its winner knows. */
+const readBack = statement("mysql", [
+  `SELECT ${SELECTED} FROM tokens_sessions WHERE id = `,
+  P.sessionId,
+  " AND current_hash = ",
+  P.successorHash,
+]);
+
+/** Error codes of a conflict that rolled back only the failed statement: it can run again. */
+const TRANSIENT = new Set(["1213", "1205", "40001", "40P01", "P2034"]);
+
+/**
+ * Whether a driver, adapter or Prisma error is a deadlock, lock wait timeout or serialization
+ * failure (however deep in its `cause` chain the code sits).
+ */
+export function isTransient(error: unknown, depth = 0): boolean {
+  if (typeof error !== "object" || error === null || depth > 4) return false;
+  const { code, originalCode, kind, cause, meta } = error as Record<string, unknown>;
+  return (
+    kind === "TransactionWriteConflict" ||
+    TRANSIENT.has(String(originalCode)) ||
+    TRANSIENT.has(String(code)) ||
+    isTransient(cause, depth + 1) ||
+    isTransient(
+      (meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError,
+      depth + 1,
+    )
+  );
+}
+
+const ATTEMPTS = 5;
+
+/** Runs one autocommitted statement, again (a bounded number of times) after a transient conflict. */
+export async function retrying<T>(run: () => PromiseLike<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (attempt >= ATTEMPTS || !isTransient(error)) throw error;
+    }
+  }
+}
+
+/**
+ * `rotate` in raw SQL for `dialect`: one statement on PostgreSQL and SQLite; on MySQL the UPDATE
+ * and, when it rotated, the read-back. The statements are compiled once here; each call only
+ * reads its arguments from the rotation and sends them to the client's driver adapter (or, when
+ * the client has none to share, through `$queryRawUnsafe`).
+ *
+ * @example
+ * ```ts
+ * const rotate = sqlRotation(prisma, "postgresql");
+ * const session = await rotate(rotation); // the rotated session, or null
+ * ```
+ */
+export function sqlRotation(
+  prisma: PrismaTokensClient,
+  dialect: SqlDialect,
+): (rotation: Rotation) => Promise<SessionRecord | null> {
+  // By [client compared][binding compared].
+  const variants = [false, true].map((client) =>
+    [false, true].map((binding) => rotateStatement(dialect, client, binding)),
+  );
+  const adapter = clientAdapter(prisma);
+
+  async function run(st: Statement, rotation: Rotation, rows: true): Promise<unknown[][]>;
+  async function run(st: Statement, rotation: Rotation, rows: false): Promise<number>;
+  async function run(st: Statement, rotation: Rotation, rows: boolean): Promise<unknown> {
+    const args = st.params.map((p) => p.value(rotation));
+    const driver = await adapter();
+    if (driver) {
+      const query: SqlQuery = { sql: st.sql, args, argTypes: st.argTypes };
+      return rows ? (await driver.queryRaw(query)).rows : driver.executeRaw(query);
+    }
+    if (!rows) return prisma.$executeRawUnsafe(st.sql, ...args);
+    const objects = (await prisma.$queryRawUnsafe(st.sql, ...args)) as Array<
+      Record<string, unknown>
+    >;
+    return objects.map((row) => COLUMNS.map((column) => row[column]));
+  }
+
+  return async (rotation) => {
+    const update = variants[rotation.clientId === undefined ? 0 : 1]?.[
+      rotation.bindingKey === undefined ? 0 : 1
+    ] as Statement;
+    if (dialect !== "mysql") {
+      const [row] = await retrying(() => run(update, rotation, true));
+      return row ? fromRow(row) : null;
+    }
+    if ((await retrying(() => run(update, rotation, false))) !== 1) return null;
+    // Only this call knows the successor, so nothing can have rotated the row on since.
+    const [row] = await retrying(() => run(readBack, rotation, true));
+    return row ? fromRow(row) : null;
+  };
+}
