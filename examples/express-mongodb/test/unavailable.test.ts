@@ -1,14 +1,8 @@
 // The example over the real driver where no MongoDB answers, so it runs on every machine: the
 // start fails at once with a typed error, and an app whose MongoDB is gone answers 503 in the
 // RFC 6749 error shape, never a 500 or a hang, while what needs no store keeps working.
-import {
-  createTokens,
-  generateSigningKey,
-  type SigningKey,
-  StoreUnavailableError,
-  type TokenStore,
-} from "@tokens/core";
-import { mongoStore } from "@tokens/mongodb";
+import { generateSigningKey, type SigningKey, StoreUnavailableError } from "@tokens/core";
+import { taggedRefreshToken } from "@tokens/core/testing";
 import { type Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
@@ -21,20 +15,10 @@ const FAST = { serverSelectionTimeoutMS: 200, connectTimeoutMS: 200 };
 
 /**
  * A refresh token under `key`'s tag, as the app would have issued before the outage, so the
- * server must look its session up in the store: issued over the same unreachable database by a
- * store whose `createSession` alone pretends to succeed.
+ * server must look its session up in the store.
  */
-async function issuedRefreshToken(key: SigningKey, db: Db): Promise<string> {
-  const accepting: TokenStore = { ...mongoStore({ db }), createSession: async () => {} };
-  const issuer = "http://127.0.0.1";
-  const tokens = createTokens({
-    issuer,
-    audience: new URL("/api", issuer).href,
-    keys: [key],
-    store: accepting,
-  });
-  return (await tokens.issue({ subject: "user_demo" })).refresh_token;
-}
+const issuedRefreshToken = (key: SigningKey) =>
+  taggedRefreshToken([key], "AAECAwQFBgcICQoLDA0ODw", 0);
 
 async function expectUnavailable(response: Response): Promise<void> {
   expect(response.status).toBe(503);
@@ -80,7 +64,7 @@ describe("express-mongodb when MongoDB goes away after the start", () => {
   });
 
   it("a refresh answers 503 temporarily_unavailable with Retry-After, every time", async () => {
-    const token = await issuedRefreshToken(key, db);
+    const token = await issuedRefreshToken(key);
     await expectUnavailable(await refresh(served.send, token));
     await expectUnavailable(await refresh(served.send, token));
   });
@@ -90,7 +74,7 @@ describe("express-mongodb when MongoDB goes away after the start", () => {
   });
 
   it("a logout answers 503, never a 200 claiming the token is revoked", async () => {
-    await expectUnavailable(await revoke(served.send, await issuedRefreshToken(key, db)));
+    await expectUnavailable(await revoke(served.send, await issuedRefreshToken(key)));
   });
 
   it("what needs no store keeps answering: the JWK set and bearer checks", async () => {

@@ -4,13 +4,14 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaLibSql } from "@prisma/adapter-libsql";
 import { ConfigurationError } from "@tokens/core";
+import { sessionRecord } from "@tokens/core/testing";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PrismaTokensClient, prismaStore } from "../src/index.js";
 import { PrismaClient as PostgresClient } from "./generated/postgresql/client/client.js";
 import { PrismaClient as SqliteClient } from "./generated/sqlite/client/client.js";
 import { migrationScripts } from "./support/databases.js";
-import { newSession, recordingAdapter, rotationOf, sentDuring } from "./support/records.js";
+import { recordingAdapter, rotationOf, sentDuring } from "./support/records.js";
 
 const HOUR = 3_600_000;
 
@@ -37,7 +38,7 @@ describe("prismaStore on PostgreSQL (PGlite)", () => {
 
   it("rotates with one UPDATE … RETURNING sent to the driver adapter, past the query pipeline", async () => {
     const store = prismaStore(prisma);
-    const session = newSession();
+    const session = sessionRecord();
     await store.createSession(session);
     const rotation = rotationOf(session);
     queries.length = 0;
@@ -55,7 +56,7 @@ describe("prismaStore on PostgreSQL (PGlite)", () => {
 
   it("a refused rotation is the same one statement and writes nothing", async () => {
     const store = prismaStore(prisma);
-    const session = newSession();
+    const session = sessionRecord();
     await store.createSession(session);
     const sent = await sentDuring(statements, async () =>
       expect(await store.rotate(rotationOf(session, "not-the-live-hash"))).toBeNull(),
@@ -72,7 +73,7 @@ describe("prismaStore on PostgreSQL (PGlite)", () => {
       query: { $allModels: { $allOperations: ({ args, query }) => query(args) } },
     });
     const store = prismaStore(extended);
-    const session = newSession();
+    const session = sessionRecord();
     await store.createSession(session);
     const sent = await sentDuring(statements, () => store.rotate(rotationOf(session)));
     expect(sent).toHaveLength(1);
@@ -81,7 +82,7 @@ describe("prismaStore on PostgreSQL (PGlite)", () => {
 
   it('dialect "portable" rotates with a findUnique and a conditional updateMany, no transaction', async () => {
     const store = prismaStore(prisma, { dialect: "portable" });
-    const session = newSession();
+    const session = sessionRecord();
     await store.createSession(session);
     const rotation = rotationOf(session);
     const won = await sentDuring(statements, async () =>
@@ -108,7 +109,7 @@ describe("prismaStore on SQLite (libSQL)", () => {
     const { adapter, statements } = recordingAdapter(new PrismaLibSql({ url }));
     const prisma = new SqliteClient({ adapter });
     const store = prismaStore(prisma);
-    const session = newSession();
+    const session = sessionRecord();
     await store.createSession(session);
     const sent = await sentDuring(statements, () => store.rotate(rotationOf(session)));
     expect(sent).toHaveLength(1);
@@ -120,7 +121,7 @@ describe("prismaStore on SQLite (libSQL)", () => {
     const prisma = new SqliteClient({ adapter: new PrismaLibSql({ url }) });
     await prisma.$connect();
     const store = prismaStore(prisma);
-    const session = newSession();
+    const session = sessionRecord();
     await store.createSession(session);
     const rotation = rotationOf(session);
     expect(await store.rotate(rotation)).toMatchObject({
@@ -134,7 +135,7 @@ describe("prismaStore on SQLite (libSQL)", () => {
   it("after $disconnect the store reconnects with the client", async () => {
     const prisma = new SqliteClient({ adapter: new PrismaLibSql({ url }) });
     const store = prismaStore(prisma);
-    const session = newSession();
+    const session = sessionRecord();
     await store.createSession(session);
     await prisma.$disconnect();
     expect(await store.rotate(rotationOf(session))).toMatchObject({ generation: 1 });
@@ -144,7 +145,7 @@ describe("prismaStore on SQLite (libSQL)", () => {
   it("purge with a limit below 1 (or not a number) deletes nothing", async () => {
     const prisma = new SqliteClient({ adapter: new PrismaLibSql({ url }) });
     const store = prismaStore(prisma);
-    const session = newSession(Date.now() - 48 * HOUR);
+    const session = sessionRecord({ at: Date.now() - 48 * HOUR });
     await store.createSession(session);
     const later = new Date();
     for (const limit of [0, -5, 0.5, Number.NaN]) expect(await store.purge(later, limit)).toBe(0);

@@ -151,8 +151,16 @@ export function unknownRefreshToken(sessionId = randomText(), generation = 0): s
 
 /**
  * A refresh token tagged under `keys` as core tags them — what only the server can make — for
- * any session, generation and secret: how the suite reaches the store with a token that passes
- * the tag check but was never issued (a restored backup, a leaked signing key).
+ * any session, generation and secret: how a test reaches the store with a token that passes the
+ * tag check but was never issued (a restored backup, a leaked signing key, a store that is down).
+ *
+ * @example
+ * ```ts
+ * import { taggedRefreshToken } from "@tokens/core/testing";
+ *
+ * // Reaches the store (and fails with StoreUnavailableError when it is down):
+ * await tokens.refresh(taggedRefreshToken(keys, "AAECAwQFBgcICQoLDA0ODw", 0));
+ * ```
  */
 export function taggedRefreshToken(
   keys: SigningKey[],
@@ -273,7 +281,19 @@ export function expectSameSession(
   expectDateOrNull(session.revokedAt, revokedAt, "revokedAt");
 }
 
-/** A fresh session record (generation 0), for raw store calls. */
+/**
+ * A fresh session record (generation 0), for calling a store's methods directly; any field can
+ * be set, and `at` moves its instants.
+ *
+ * @example
+ * ```ts
+ * import { rotationOf, sessionRecord } from "@tokens/core/testing";
+ *
+ * const session = sessionRecord({ subject: "user-1" });
+ * await store.createSession(session);
+ * expect(await store.rotate(rotationOf(session, Date.now()))).not.toBeNull();
+ * ```
+ */
 export function sessionRecord(
   overrides: Partial<SessionRecord> & { at?: number } = {},
 ): SessionRecord {
@@ -309,7 +329,18 @@ export function sessionRecord(
   return session;
 }
 
-/** The rotation of `session` a core refresh at `at` would ask for: same client, same binding. */
+/**
+ * The rotation of `session` a core refresh at `at` would ask for: same client, same binding;
+ * `overrides` replaces any field (another `expectedHash`, no `bindingKey`, …).
+ *
+ * @example
+ * ```ts
+ * import { rotationOf } from "@tokens/core/testing";
+ *
+ * const spent = rotationOf(session, Date.now(), { expectedHash: session.previousHash ?? "" });
+ * expect(await store.rotate(spent)).toBeNull();
+ * ```
+ */
 export function rotationOf(
   session: SessionRecord,
   at: number,
@@ -330,7 +361,17 @@ export function rotationOf(
   };
 }
 
-/** The session as `rotate` must leave (and return) it. */
+/**
+ * The session as `rotate` must leave (and return) it after `rotation`.
+ *
+ * @example
+ * ```ts
+ * import { rotatedBy, rotationOf } from "@tokens/core/testing";
+ *
+ * const rotation = rotationOf(session, Date.now());
+ * expect(await store.rotate(rotation)).toMatchObject(rotatedBy(session, rotation));
+ * ```
+ */
 export function rotatedBy(session: SessionRecord, rotation: Rotation): SessionRecord {
   const end = session.expiresAt.getTime();
   return {

@@ -6,7 +6,14 @@ import { describeConcurrency } from "./concurrency.js";
 import { describeFaults } from "./faults.js";
 import type { Env } from "./harness.js";
 
-export { NON_ATOMIC_SERVER, unknownRefreshToken } from "./harness.js";
+export {
+  NON_ATOMIC_SERVER,
+  rotatedBy,
+  rotationOf,
+  sessionRecord,
+  taggedRefreshToken,
+  unknownRefreshToken,
+} from "./harness.js";
 
 import { describeLifecycle } from "./lifecycle.js";
 import { describePurge } from "./purge.js";

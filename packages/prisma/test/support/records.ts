@@ -1,46 +1,9 @@
-import { randomUUID } from "node:crypto";
-import type { Rotation, SessionRecord } from "@tokens/core";
-
-const HOUR = 3_600_000;
-
-/** A live session record, created at `at`, as core would issue it. */
-export function newSession(at = Date.now()): SessionRecord {
-  const createdAt = new Date(at);
-  return {
-    id: randomUUID(),
-    subject: `user-${randomUUID()}`,
-    clientId: "default",
-    generation: 0,
-    currentHash: randomUUID(),
-    previousHash: null,
-    sealedSuccessor: null,
-    rotatedAt: null,
-    createdAt,
-    lastUsedAt: createdAt,
-    idleExpiresAt: new Date(at + HOUR),
-    expiresAt: new Date(at + 24 * HOUR),
-    purgeAfter: new Date(at + HOUR),
-    revokedAt: null,
-    revokeReason: null,
-    client: null,
-    bindingKey: null,
-    claims: null,
-  };
-}
+import type { SessionRecord } from "@tokens/core";
+import { rotationOf as coreRotationOf } from "@tokens/core/testing";
 
 /** The rotation core would ask for `session` now (spending `expectedHash`). */
-export function rotationOf(session: SessionRecord, expectedHash = session.currentHash): Rotation {
-  const rotatedAt = new Date();
-  return {
-    sessionId: session.id,
-    expectedHash,
-    successorHash: randomUUID(),
-    generation: session.generation + 1,
-    sealedSuccessor: randomUUID(),
-    rotatedAt,
-    idleExpiresAt: new Date(rotatedAt.getTime() + HOUR),
-    purgeAfter: new Date(rotatedAt.getTime() + HOUR),
-  };
+export function rotationOf(session: SessionRecord, expectedHash = session.currentHash) {
+  return coreRotationOf(session, Date.now(), { expectedHash });
 }
 
 /** A driver adapter factory's stand-in that records the SQL every connection of it runs. */
