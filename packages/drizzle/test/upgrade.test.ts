@@ -4,7 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { createClient } from "@libsql/client";
-import { createTokens, generateSigningKey, type TokenStore } from "@tokens/core";
+import {
+  createTokens,
+  generateSigningKey,
+  type SessionRecord,
+  type TokenStore,
+} from "@tokens/core";
 import { drizzle as drizzleLibsql } from "drizzle-orm/libsql";
 import { migrate as migrateLibsql } from "drizzle-orm/libsql/migrator";
 import { drizzle as drizzleMysql } from "drizzle-orm/mysql2";
@@ -112,7 +117,9 @@ async function libsql(): Promise<Database> {
   const client = createClient({ url: ":memory:" });
   const db = drizzleLibsql({ client });
   const query = async (text: string, params: unknown[] = []) =>
-    (await client.execute({ sql: text, args: params as never })).rows as never;
+    (await client.execute({ sql: text, args: params as never })).rows as unknown as Array<
+      Record<string, unknown>
+    >;
   return {
     migrate: (folder) => migrateLibsql(db, { migrationsFolder: folder }),
     query,
@@ -176,12 +183,12 @@ function upgradeSuite(dialect: Dialect, open: () => Promise<Database>, expectedI
       expect(await db.indexes()).toEqual(expectedIndexes);
 
       const store = db.store();
-      const old = await store.getSession("old-session");
+      const old = (await store.getSession("old-session")) as SessionRecord;
       expect(old).toMatchObject({ revokeReason: "token_format_upgrade", generation: 1 });
-      const revokedAt = (old?.revokedAt as Date).getTime();
+      const revokedAt = (old.revokedAt as Date).getTime();
       expect(Math.abs(revokedAt - Date.now())).toBeLessThan(60_000);
       // Revoked now: purge_after is no later than that, so purge finds the session.
-      expect(old?.purgeAfter.getTime()).toBeLessThanOrEqual(revokedAt);
+      expect(old.purgeAfter.getTime()).toBeLessThanOrEqual(revokedAt);
       expect(await store.listSessions("alice", new Date())).toEqual([]);
       expect(await store.purge(new Date(revokedAt + 1), 10)).toBe(1);
 
