@@ -89,6 +89,8 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
     .prepare();
 
   return {
+    // The store runs this again on a transient conflict (see `transient`): only the UPDATE can
+    // meet one — the read takes no locks — and a refused UPDATE changed nothing.
     async rotate(rotation) {
       const values = rotation as unknown as Record<string, unknown>;
       const updated = await updates.for(rotation).execute(values);
