@@ -1,22 +1,11 @@
 export type { AnyMySqlDatabase } from "./dialects/mysql.js";
 export type { AnyPgDatabase } from "./dialects/pg.js";
 export type { AnySQLiteDatabase } from "./dialects/sqlite.js";
-export {
-  type MySqlTokensTables,
-  mysqlTokensRefreshTokens,
-  mysqlTokensSessions,
-  mysqlTokensTables,
-} from "./schema/mysql.js";
+export { type MySqlTokensTables, mysqlTokensSessions, mysqlTokensTables } from "./schema/mysql.js";
 export type { TokensTableNames } from "./schema/names.js";
-export {
-  type PgTokensTables,
-  pgTokensRefreshTokens,
-  pgTokensSessions,
-  pgTokensTables,
-} from "./schema/pg.js";
+export { type PgTokensTables, pgTokensSessions, pgTokensTables } from "./schema/pg.js";
 export {
   type SQLiteTokensTables,
-  sqliteTokensRefreshTokens,
   sqliteTokensSessions,
   sqliteTokensTables,
 } from "./schema/sqlite.js";

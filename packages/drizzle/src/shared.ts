@@ -1,16 +1,9 @@
-import type {
-  ClientContext,
-  LiveRotation,
-  Rotation,
-  SessionRecord,
-  TokenRecord,
-} from "@tokens/core";
+import type { ClientContext, Rotation, SessionRecord } from "@tokens/core";
 import {
   and,
   type Column,
   DrizzleQueryError,
   eq,
-  inArray,
   isNull,
   lt,
   or,
@@ -23,27 +16,28 @@ import {
 /** A sessions table of any dialect, seen through the columns every dialect defines alike. */
 export type SessionsTable = Table & { [K in keyof SessionRecord]-?: Column };
 
-/** A refresh-token table of any dialect, seen the same way. */
-export type TokensTable = Table & { [K in keyof TokenRecord]-?: Column };
-
-/** The two tables, as the dialect-neutral code sees them. */
+/** The table, as the dialect-neutral code sees it. */
 export interface Tables {
   sessions: SessionsTable;
-  tokens: TokensTable;
 }
 
 /**
- * What differs between dialects: the writes that must be atomic across several rows, and how
- * an UPDATE reports the rows it changed. Everything else is written once against {@link Queries}.
+ * What differs between dialects: the rotation (UPDATE … RETURNING or not), purge (SKIP LOCKED or
+ * not), how an UPDATE reports the rows it changed, and which driver errors are transient
+ * conflicts. Everything else is written once against {@link Queries}.
  */
 export interface DialectOps {
-  createSession(session: SessionRecord, token: TokenRecord): Promise<void>;
-  rotate(rotation: Rotation): Promise<boolean>;
-  /** Resolves the rotated session row (as selected), or `undefined` when the session refused. */
-  rotateLive(rotation: LiveRotation): Promise<Row | undefined>;
+  /** {@link TokenStore.rotate}: the session as the rotation left it, or `null` when refused. */
+  rotate(rotation: Rotation): Promise<SessionRecord | null>;
   purge(before: Date, limit: number): Promise<number>;
   /** Run a sessions UPDATE and resolve how many rows it changed. */
   updateCount(update: UpdateQuery): Promise<number>;
+  /**
+   * Whether the driver's `error` is a conflict that aborted the whole statement (or transaction)
+   * and that running it again may resolve: a deadlock, a serialization failure, a lock wait
+   * timeout. Every operation can be run again then, since nothing of it was kept.
+   */
+  transient(error: unknown): boolean;
 }
 
 /** A Drizzle UPDATE … WHERE, before it runs. */
@@ -53,17 +47,17 @@ export interface UpdateQuery extends PromiseLike<unknown> {
 
 interface SelectQuery extends PromiseLike<Row[]>, SQLWrapper {
   where(where: SQL | undefined): SelectQuery;
-  innerJoin(table: Table, on: SQL): SelectQuery;
   orderBy(...order: SQL[]): SelectQuery;
   limit(limit: number): SelectQuery;
 }
 
 /**
  * The part of Drizzle's query builder that has the same shape in PostgreSQL, MySQL and SQLite.
- * Every Drizzle database has it; typing it once keeps the shared reads and updates in one place.
+ * Every Drizzle database has it; typing it once keeps the shared reads and writes in one place.
  */
 export interface Queries {
   select(fields: Record<string, unknown>): { from(table: Table): SelectQuery };
+  insert(table: Table): { values(values: Record<string, unknown>): PromiseLike<unknown> };
   update(table: Table): {
     set(values: Record<string, unknown>): { where(where: SQL | undefined): UpdateQuery };
   };
@@ -82,11 +76,12 @@ export function driverError(error: unknown): unknown {
 /** A selected row, before it is read into a record. */
 export type Row = Record<string, unknown>;
 
-/** Rows to insert: the records' keys are the tables' keys. */
-export { sessionFields as sessionRow, tokenFields as tokenRow } from "@tokens/core";
+/** Rows to insert: the record's keys are the table's keys. */
+export { sessionFields as sessionRow } from "@tokens/core";
 
 // Drivers differ in how they hand back numbers and dates that Drizzle does not map itself
-// (e.g. integers as strings or bigints); reading every field through these keeps records exact.
+// (e.g. integers as strings or bigints, timestamps as text); reading every field through these
+// keeps records exact.
 const text = (value: unknown): string => String(value);
 const optionalText = (value: unknown): string | null =>
   value === null || value === undefined ? null : String(value);
@@ -115,6 +110,7 @@ export function toSession(row: Row): SessionRecord {
     lastUsedAt: instant(row.lastUsedAt),
     idleExpiresAt: instant(row.idleExpiresAt),
     expiresAt: instant(row.expiresAt),
+    purgeAfter: instant(row.purgeAfter),
     revokedAt: optionalInstant(row.revokedAt),
     revokeReason: optionalText(row.revokeReason),
     client: json<ClientContext>(row.client),
@@ -123,158 +119,128 @@ export function toSession(row: Row): SessionRecord {
   };
 }
 
-/** A selected token row as a {@link TokenRecord}. */
-export function toToken(row: Row): TokenRecord {
-  return {
-    hash: text(row.hash),
-    sessionId: text(row.sessionId),
-    generation: count(row.generation),
-    createdAt: instant(row.createdAt),
-  };
-}
-
-/** The compare-and-set condition of a rotation: the session, still naming the expected token, live. */
-export function rotationTarget(t: Tables, rotation: Rotation): SQL {
-  return and(
-    eq(t.sessions.id, rotation.sessionId),
-    eq(t.sessions.currentHash, rotation.expectedHash),
-    isNull(t.sessions.revokedAt),
-  ) as SQL;
-}
-
-/** The session columns a successful rotation sets. */
-export function rotationChanges(t: Tables, rotation: Rotation): Record<string, unknown> {
-  return {
-    generation: sql`${t.sessions.generation} + 1`,
-    previousHash: rotation.expectedHash,
-    currentHash: rotation.successor.hash,
-    sealedSuccessor: rotation.sealedSuccessor,
-    rotatedAt: rotation.rotatedAt,
-    lastUsedAt: rotation.rotatedAt,
-    idleExpiresAt: rotation.idleExpiresAt,
-  };
+/** The earlier of `column` and the instant `value` (typed as `column`), in SQL every dialect runs. */
+export function earlierOf(column: Column, value: unknown, than: Column = column): SQL {
+  const at = sql.param(value, column);
+  return sql`case when ${than} < ${at} then ${than} else ${at} end`;
 }
 
 /**
- * A constant typed as `column`, for the select list of an INSERT … SELECT: there the database
- * cannot infer a parameter's type from the target column, so PostgreSQL would take it as text.
+ * The compare-and-set condition of a rotation: the session by its primary key, still naming the
+ * expected token, not revoked, live at the rotation's instant, and — when the rotation gives
+ * them — of the same client and binding. Nothing but the primary key is looked up.
  */
-function constant(value: unknown, column: Column): SQL {
-  return sql`cast(${sql.param(value, column)} as ${sql.raw(column.getSQLType())})`;
-}
-
-/**
- * The select list that turns the one session row a rotation targets into the successor's
- * token row, in the tokens table's column order (Drizzle requires that order).
- */
-export function successorSelection(t: Tables, rotation: Rotation, sessionId: Column | SQL) {
-  const { successor } = rotation;
-  return {
-    hash: constant(successor.hash, t.tokens.hash),
-    sessionId,
-    generation: constant(successor.generation, t.tokens.generation),
-    createdAt: constant(successor.createdAt, t.tokens.createdAt),
-  };
-}
-
-/**
- * The condition of {@link LiveRotation}: every check core makes on the common refresh path —
- * still the live token, not revoked, neither deadline reached, same client and binding — so a
- * refused rotation changes nothing and core's full path can tell why. The session is found by
- * the unique index on `current_hash` alone: also looking its token up, to compare the session
- * id, can only agree (a live token's row always names its session) and costs another index
- * lookup per statement — on MariaDB a tenth of a refresh's server time.
- */
-export function liveRotationTarget(t: Tables, rotation: LiveRotation): SQL {
+function rotationTarget(t: Tables, rotation: Rotation): SQL {
   const { sessions } = t;
   const at = sql.param(rotation.rotatedAt, sessions.rotatedAt);
   return and(
+    eq(sessions.id, rotation.sessionId),
     eq(sessions.currentHash, rotation.expectedHash),
     isNull(sessions.revokedAt),
     sql`${sessions.expiresAt} > ${at}`,
     sql`${sessions.idleExpiresAt} > ${at}`,
     rotation.clientId === undefined ? undefined : eq(sessions.clientId, rotation.clientId),
-    rotation.bindingKey === null
-      ? isNull(sessions.bindingKey)
-      : eq(sessions.bindingKey, rotation.bindingKey),
+    rotation.bindingKey === undefined
+      ? undefined
+      : rotation.bindingKey === null
+        ? isNull(sessions.bindingKey)
+        : eq(sessions.bindingKey, rotation.bindingKey),
   ) as SQL;
 }
 
-/** The session columns a live rotation sets: those of {@link rotationChanges}, idle deadline capped. */
-export function liveRotationChanges(t: Tables, rotation: LiveRotation): Record<string, unknown> {
+/**
+ * The session columns a rotation sets. Each is a value of the rotation or computed from columns
+ * the UPDATE leaves alone (`expires_at`, `purge_after` itself): MySQL applies assignments left
+ * to right, so a reference to a column assigned before would read its new value.
+ */
+function rotationChanges(t: Tables, rotation: Rotation): Record<string, unknown> {
   const { sessions } = t;
-  const idle = sql.param(rotation.idleExpiresAt, sessions.idleExpiresAt);
   return {
-    generation: sql`${sessions.generation} + 1`,
-    // The WHERE pins current_hash to it; a column reference here would read the new value on
-    // MySQL, which applies assignments left to right in the table's column order.
+    generation: rotation.generation,
+    // The WHERE pins current_hash to it.
     previousHash: rotation.expectedHash,
     currentHash: rotation.successorHash,
     sealedSuccessor: rotation.sealedSuccessor,
     rotatedAt: rotation.rotatedAt,
     lastUsedAt: rotation.rotatedAt,
-    idleExpiresAt: sql`case when ${sessions.expiresAt} < ${idle} then ${sessions.expiresAt} else ${idle} end`,
+    idleExpiresAt: earlierOf(sessions.idleExpiresAt, rotation.idleExpiresAt, sessions.expiresAt),
+    purgeAfter: earlierOf(sessions.purgeAfter, rotation.purgeAfter, sessions.expiresAt),
   };
 }
 
 /**
- * The select list that turns a session row that a live rotation already updated (its
- * generation is the successor's) into the successor's token row, in the tokens table's column
- * order. `typed: false` leaves the constants as plain parameters, for MySQL, which needs no
- * casts there (and has no CAST to its column types).
+ * The rotation's UPDATE of the sessions table, before it runs: `UPDATE … SET` {@link
+ * rotationChanges} `WHERE` {@link rotationTarget}. A dialect adds `RETURNING` if it has it.
  */
-export function liveSuccessorSelection(
-  t: Tables,
-  rotation: LiveRotation,
-  rotated: { id: Column | SQL; generation: Column | SQL },
-  typed = true,
-) {
-  const value = typed ? constant : (v: unknown, column: Column) => sql`${sql.param(v, column)}`;
-  return {
-    hash: value(rotation.successorHash, t.tokens.hash),
-    sessionId: rotated.id,
-    generation: rotated.generation,
-    createdAt: value(rotation.rotatedAt, t.tokens.createdAt),
-  };
+export function rotationUpdate(db: Queries, t: Tables, rotation: Rotation): UpdateQuery {
+  return db.update(t.sessions).set(rotationChanges(t, rotation)).where(rotationTarget(t, rotation));
 }
 
 /**
- * A live rotation whose values are placeholders (named after its fields), keeping only its
- * shape — whether `clientId` is given, whether `bindingKey` is `null` — which decides the SQL.
+ * The session a rotation that matched leaves, from a read of its row made at any time after the
+ * write: the columns the rotation set come from the rotation, the rest from the row (a rotation
+ * requires the session not to be revoked, and nothing else of a session ever changes). For
+ * dialects without UPDATE … RETURNING, whose read may see a later rotation of the same session.
+ */
+export function rotatedSession(row: Row, rotation: Rotation): SessionRecord {
+  const session = toSession(row);
+  const end = session.expiresAt.getTime();
+  session.generation = rotation.generation;
+  session.previousHash = rotation.expectedHash;
+  session.currentHash = rotation.successorHash;
+  session.sealedSuccessor = rotation.sealedSuccessor;
+  session.rotatedAt = rotation.rotatedAt;
+  session.lastUsedAt = rotation.rotatedAt;
+  session.idleExpiresAt = new Date(Math.min(rotation.idleExpiresAt.getTime(), end));
+  session.purgeAfter = new Date(Math.min(rotation.purgeAfter.getTime(), end));
+  session.revokedAt = null;
+  session.revokeReason = null;
+  return session;
+}
+
+/**
+ * A rotation whose values are placeholders (named after its fields), keeping only its shape —
+ * whether `clientId` is given, whether `bindingKey` is given and `null` — which decides the SQL.
  * Build a statement from it once per shape, prepare it, and execute it with the rotation itself
  * as the placeholder values: the query is not rebuilt on every refresh.
  */
-function livePlaceholders(rotation: LiveRotation): LiveRotation {
-  const value = (name: keyof LiveRotation) => sql.placeholder(name) as unknown as never;
+function placeholders(rotation: Rotation): Rotation {
+  const value = (name: keyof Rotation) => sql.placeholder(name) as unknown as never;
   return {
+    sessionId: value("sessionId"),
     expectedHash: value("expectedHash"),
     successorHash: value("successorHash"),
+    generation: value("generation"),
     sealedSuccessor: value("sealedSuccessor"),
     rotatedAt: value("rotatedAt"),
     idleExpiresAt: value("idleExpiresAt"),
+    purgeAfter: value("purgeAfter"),
     ...(rotation.clientId === undefined ? {} : { clientId: value("clientId") }),
-    bindingKey: rotation.bindingKey === null ? null : value("bindingKey"),
+    ...(rotation.bindingKey === undefined
+      ? {}
+      : { bindingKey: rotation.bindingKey === null ? null : value("bindingKey") }),
   };
 }
 
-/** The shape of a live rotation that decides its SQL (see {@link livePlaceholders}). */
-const liveShape = (rotation: LiveRotation): string =>
-  `${rotation.clientId === undefined ? "any" : "client"}-${rotation.bindingKey === null ? "unbound" : "bound"}`;
+/** The shape of a rotation that decides its SQL (see {@link placeholders}). */
+const shape = (rotation: Rotation): string =>
+  `${rotation.clientId === undefined ? "any" : "client"}-${
+    rotation.bindingKey === undefined ? "any" : rotation.bindingKey === null ? "unbound" : "bound"
+  }`;
 
 /**
- * What `build` makes of a live rotation's shape from its placeholders (see
- * {@link livePlaceholders}): built on the first rotation of each shape, then kept — until
- * `clear`.
+ * What `build` makes of a rotation's shape from its placeholders (see {@link placeholders}):
+ * built on the first rotation of each shape, then kept — until `clear`.
  */
-export function byShape<T>(build: (placeholders: LiveRotation) => T) {
+export function byShape<T>(build: (placeholders: Rotation) => T) {
   const built = new Map<string, T>();
   return {
-    for(rotation: LiveRotation): T {
-      const shape = liveShape(rotation);
-      let made = built.get(shape);
+    for(rotation: Rotation): T {
+      const key = shape(rotation);
+      let made = built.get(key);
       if (made === undefined) {
-        made = build(livePlaceholders(rotation));
-        built.set(shape, made);
+        made = build(placeholders(rotation));
+        built.set(key, made);
       }
       return made;
     },
@@ -283,52 +249,27 @@ export function byShape<T>(build: (placeholders: LiveRotation) => T) {
 }
 
 /**
- * The session row a live rotation leaves, computed from the row read before it: the columns
- * {@link liveRotationChanges} sets, the rest unchanged (a rotation requires the session not to
- * be revoked, and nothing else of it ever changes). For dialects without UPDATE … RETURNING.
+ * Sessions that ended before `before`, found through the `purge_after` index (every ended
+ * session's `purge_after` is at or before its end) and checked exactly on the rows found:
+ * revoked, idle past their TTL, or past their lifetime.
  */
-export function liveRotated(session: Row, rotation: LiveRotation): Row {
-  const expiresAt =
-    session.expiresAt instanceof Date ? session.expiresAt : new Date(String(session.expiresAt));
-  return {
-    ...session,
-    generation: Number(session.generation) + 1,
-    previousHash: rotation.expectedHash,
-    currentHash: rotation.successorHash,
-    sealedSuccessor: rotation.sealedSuccessor,
-    rotatedAt: rotation.rotatedAt,
-    lastUsedAt: rotation.rotatedAt,
-    idleExpiresAt: new Date(Math.min(rotation.idleExpiresAt.getTime(), expiresAt.getTime())),
-  };
+export function endedBefore(t: Tables, before: Date): SQL {
+  const { sessions } = t;
+  return and(
+    lt(sessions.purgeAfter, before),
+    or(
+      lt(sessions.revokedAt, before),
+      lt(sessions.idleExpiresAt, before),
+      lt(sessions.expiresAt, before),
+    ),
+  ) as SQL;
 }
 
-/**
- * Purge's first step where there is no SKIP LOCKED: up to `limit` ended sessions, picked by a
- * plain read so the range scan takes no locks. Resolves the condition that names those of them
- * that still ended — to be re-checked where they are locked or deleted, since a rotation or a
- * revocation may have touched them since — or `undefined` when nothing is left to purge.
- */
-export async function purgeCandidates(
-  db: Queries,
-  t: Tables,
-  before: Date,
-  limit: number,
-): Promise<SQL | undefined> {
-  const candidates = await db
+/** Up to `limit` ids of sessions that ended before `before`, as a subquery or a plain read. */
+export function endedIds(db: Queries, t: Tables, before: Date, limit: number): SelectQuery {
+  return db
     .select({ id: t.sessions.id })
     .from(t.sessions)
     .where(endedBefore(t, before))
     .limit(limit);
-  if (candidates.length === 0) return undefined;
-  const ids = candidates.map((row) => row.id as string);
-  return and(inArray(t.sessions.id, ids), endedBefore(t, before)) as SQL;
-}
-
-/** Sessions that ended before `before`: revoked, idle past their TTL, or past their lifetime. */
-export function endedBefore(t: Tables, before: Date): SQL {
-  return or(
-    lt(t.sessions.revokedAt, before),
-    lt(t.sessions.idleExpiresAt, before),
-    lt(t.sessions.expiresAt, before),
-  ) as SQL;
 }

@@ -1,6 +1,5 @@
 import {
   ConfigurationError,
-  type LiveRotation,
   StoreUnavailableError,
   type TokenStore,
   TokensError,
@@ -12,24 +11,17 @@ import { BaseSQLiteDatabase, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { type AnyMySqlDatabase, mysqlOps } from "./dialects/mysql.js";
 import { type AnyPgDatabase, pgOps } from "./dialects/pg.js";
 import { type AnySQLiteDatabase, sqliteOps } from "./dialects/sqlite.js";
-import {
-  type MySqlTokensTables,
-  mysqlTokensRefreshTokens,
-  mysqlTokensSessions,
-} from "./schema/mysql.js";
-import { type PgTokensTables, pgTokensRefreshTokens, pgTokensSessions } from "./schema/pg.js";
-import {
-  type SQLiteTokensTables,
-  sqliteTokensRefreshTokens,
-  sqliteTokensSessions,
-} from "./schema/sqlite.js";
+import { type MySqlTokensTables, mysqlTokensSessions } from "./schema/mysql.js";
+import { type PgTokensTables, pgTokensSessions } from "./schema/pg.js";
+import { type SQLiteTokensTables, sqliteTokensSessions } from "./schema/sqlite.js";
 import {
   type DialectOps,
   driverError,
+  earlierOf,
   type Queries,
+  sessionRow,
   type Tables,
   toSession,
-  toToken,
 } from "./shared.js";
 
 /**
@@ -54,7 +46,7 @@ export type DrizzleDialect = "postgresql" | "mysql" | "sqlite";
  *
  * const options: DrizzleStoreOptions<PgTokensTables> = {
  *   dialect: "postgresql",
- *   tables: pgTokensTables({ sessions: "auth_sessions", tokens: "auth_refresh_tokens" }),
+ *   tables: pgTokensTables({ sessions: "auth_sessions" }),
  * };
  * ```
  */
@@ -65,8 +57,8 @@ export interface DrizzleStoreOptions<TTables> {
    */
   dialect?: DrizzleDialect;
   /**
-   * The tables from `pgTokensTables()`, `mysqlTokensTables()` or `sqliteTokensTables()`, of the
-   * same dialect as the database. Default: that dialect's tables under their default names.
+   * The table from `pgTokensTables()`, `mysqlTokensTables()` or `sqliteTokensTables()`, of the
+   * same dialect as the database. Default: that dialect's table under its default name.
    */
   tables?: TTables;
   /**
@@ -104,58 +96,56 @@ function detectDialect(db: unknown): DrizzleDialect | undefined {
   return undefined;
 }
 
-function tablesDialect(tables: { sessions: unknown; tokens: unknown }): DrizzleDialect | undefined {
-  const { sessions, tokens } = tables;
-  if (is(sessions, PgTable) && is(tokens, PgTable)) return "postgresql";
-  if (is(sessions, MySqlTable) && is(tokens, MySqlTable)) return "mysql";
-  if (is(sessions, SQLiteTable) && is(tokens, SQLiteTable)) return "sqlite";
+function tablesDialect(tables: { sessions: unknown }): DrizzleDialect | undefined {
+  const { sessions } = tables;
+  if (is(sessions, PgTable)) return "postgresql";
+  if (is(sessions, MySqlTable)) return "mysql";
+  if (is(sessions, SQLiteTable)) return "sqlite";
   return undefined;
 }
 
-/** Run a store operation, turning every database failure into {@link StoreUnavailableError}. */
-function guard<A extends unknown[], R>(
-  operation: string,
-  run: (...args: A) => Promise<R>,
-): (...args: A) => Promise<R> {
-  return async (...args) => {
-    try {
-      return await run(...args);
-    } catch (error) {
-      if (error instanceof TokensError) throw error;
-      // The message names the operation only: parameters (hashes, sealed successors) stay in `cause`.
-      throw new StoreUnavailableError(`Drizzle token store: ${operation} failed`, {
-        cause: driverError(error),
-      });
-    }
-  };
+/** How many times an operation runs when it keeps meeting transient conflicts. */
+const ATTEMPTS = 5;
+
+/**
+ * Run a store operation, turning every database failure into {@link StoreUnavailableError}.
+ * A transient conflict (see {@link DialectOps.transient}) aborted the whole operation, so it
+ * runs again, after a short random pause, up to {@link ATTEMPTS} times: callers never see one.
+ */
+function guarded(ops: DialectOps) {
+  return <A extends unknown[], R>(operation: string, run: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await run(...args);
+        } catch (error) {
+          if (error instanceof TokensError) throw error;
+          const cause = driverError(error);
+          if (attempt < ATTEMPTS && ops.transient(cause)) {
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+            continue;
+          }
+          // The message names the operation only: parameters (hashes, sealed successors) stay in `cause`.
+          throw new StoreUnavailableError(`Drizzle token store: ${operation} failed`, { cause });
+        }
+      }
+    };
 }
 
-/** The store: shared reads and updates, dialect-specific atomic writes. */
+/** The store: shared reads and updates, dialect-specific rotation and purge. */
 function createStore(db: Queries, t: Tables, ops: DialectOps): TokenStore {
-  const { sessions, tokens } = t;
+  const { sessions } = t;
+  const guard = guarded(ops);
   const live = isNull(sessions.revokedAt);
+  /** What a revocation at `at` sets: `purgeAfter` moves no later, only earlier. */
+  const revocation = (at: Date, reason: string) => ({
+    revokedAt: at,
+    revokeReason: reason,
+    purgeAfter: earlierOf(sessions.purgeAfter, at),
+  });
   return {
-    createSession: guard("createSession", ops.createSession),
-
-    findToken: guard("findToken", async (hash: string) => {
-      const [row] = await db
-        .select({ token: tokens, session: sessions })
-        .from(tokens)
-        .innerJoin(sessions, eq(tokens.sessionId, sessions.id))
-        .where(eq(tokens.hash, hash))
-        .limit(1);
-      if (!row) return null;
-      return {
-        token: toToken(row.token as Record<string, unknown>),
-        session: toSession(row.session as Record<string, unknown>),
-      };
-    }),
-
-    rotate: guard("rotate", ops.rotate),
-
-    rotateLive: guard("rotateLive", async (rotation: LiveRotation) => {
-      const row = await ops.rotateLive(rotation);
-      return row ? toSession(row) : null;
+    createSession: guard("createSession", async (session) => {
+      await db.insert(sessions).values(sessionRow(session) as unknown as Record<string, unknown>);
     }),
 
     getSession: guard("getSession", async (id: string) => {
@@ -166,6 +156,8 @@ function createStore(db: Queries, t: Tables, ops: DialectOps): TokenStore {
         .limit(1);
       return row ? toSession(row.session as Record<string, unknown>) : null;
     }),
+
+    rotate: guard("rotate", ops.rotate),
 
     listSessions: guard("listSessions", async (subject: string, now: Date) => {
       const rows = await db
@@ -187,7 +179,7 @@ function createStore(db: Queries, t: Tables, ops: DialectOps): TokenStore {
     revokeSession: guard("revokeSession", async (id: string, at: Date, reason: string) => {
       const update = db
         .update(sessions)
-        .set({ revokedAt: at, revokeReason: reason })
+        .set(revocation(at, reason))
         .where(and(eq(sessions.id, id), live));
       return (await ops.updateCount(update)) === 1;
     }),
@@ -195,7 +187,7 @@ function createStore(db: Queries, t: Tables, ops: DialectOps): TokenStore {
     revokeSubject: guard("revokeSubject", async (subject: string, at: Date, reason: string) => {
       const update = db
         .update(sessions)
-        .set({ revokedAt: at, revokeReason: reason })
+        .set(revocation(at, reason))
         .where(and(eq(sessions.subject, subject), live));
       return ops.updateCount(update);
     }),
@@ -207,10 +199,13 @@ function createStore(db: Queries, t: Tables, ops: DialectOps): TokenStore {
 /**
  * A {@link TokenStore} over a Drizzle database: PostgreSQL (node-postgres, postgres-js, PGlite,
  * …), MySQL or MariaDB (mysql2), or SQLite (libsql, better-sqlite3, D1). The dialect is detected
- * from `db`; `tables` defaults to that dialect's tables under their default names. Create the
- * tables first with `drizzle-kit generate` + `migrate` (see the package README).
+ * from `db`; `tables` defaults to that dialect's table under its default name. Create the
+ * table first with `drizzle-kit generate` + `migrate` (see the package README).
  *
- * Every database failure surfaces as `StoreUnavailableError` with the driver's error as `cause`.
+ * A refresh is one UPDATE of the session row by primary key that changes no indexed column (on
+ * MySQL/MariaDB, which has no UPDATE … RETURNING, followed by a read of the row by primary key).
+ * Deadlocks and lock wait timeouts are retried inside the store; every other database failure
+ * surfaces as `StoreUnavailableError` with the driver's error as `cause`.
  *
  * @example
  * ```ts
@@ -222,11 +217,11 @@ function createStore(db: Queries, t: Tables, ops: DialectOps): TokenStore {
  * const tokens = createTokens({ issuer, audience, keys, store: drizzleStore(db) });
  * ```
  *
- * @example Custom table names (the same ones your schema exports)
+ * @example A custom table name (the same table your schema exports)
  * ```ts
  * import { drizzleStore, mysqlTokensTables } from "@tokens/drizzle";
  *
- * const tables = mysqlTokensTables({ sessions: "auth_sessions", tokens: "auth_refresh_tokens" });
+ * const tables = mysqlTokensTables({ sessions: "auth_sessions" });
  * const store = drizzleStore(db, { tables });
  * ```
  */
@@ -268,7 +263,6 @@ export function drizzleStore(
     case "postgresql": {
       const tables = (options.tables as PgTokensTables | undefined) ?? {
         sessions: pgTokensSessions,
-        tokens: pgTokensRefreshTokens,
       };
       return createStore(
         queries,
@@ -279,7 +273,6 @@ export function drizzleStore(
     case "mysql": {
       const tables = (options.tables as MySqlTokensTables | undefined) ?? {
         sessions: mysqlTokensSessions,
-        tokens: mysqlTokensRefreshTokens,
       };
       return createStore(
         queries,
@@ -290,7 +283,6 @@ export function drizzleStore(
     case "sqlite": {
       const tables = (options.tables as SQLiteTokensTables | undefined) ?? {
         sessions: sqliteTokensSessions,
-        tokens: sqliteTokensRefreshTokens,
       };
       return createStore(
         queries,

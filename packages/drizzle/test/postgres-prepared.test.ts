@@ -85,13 +85,11 @@ describeWith("POSTGRES_URL", "PostgreSQL")("PostgreSQL prepared refresh statemen
     const fourth = await tokens.refresh(third.refresh_token);
     expect(await prepared()).toEqual([]);
 
-    // Each refresh, the recovered one too, rotated exactly once: generation 4, five tokens.
+    // Each refresh, the recovered one too, rotated exactly once: generation 4.
     const { rows } = await pool.query(
-      `SELECT s.generation, count(*)::int AS tokens FROM tokens_sessions s
-       JOIN tokens_refresh_tokens t ON t.session_id = s.id WHERE s.subject = 'dave'
-       GROUP BY s.generation`,
+      "SELECT generation FROM tokens_sessions WHERE subject = 'dave'",
     );
-    expect(rows).toEqual([{ generation: 4, tokens: 5 }]);
+    expect(rows).toEqual([{ generation: 4 }]);
     // The new tokens worked; the old ones are spent (strict: presenting one is reuse, which revokes).
     await expect(tokens.refresh(first.refresh_token)).rejects.toMatchObject({ reason: "reused" });
     await expect(tokens.refresh(fourth.refresh_token)).rejects.toMatchObject({

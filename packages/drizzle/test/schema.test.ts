@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { createClient } from "@libsql/client";
+import type { SessionRecord } from "@tokens/core";
 import {
   generateDrizzleJson,
   generateMigration,
@@ -16,12 +17,9 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { describe, expect, it } from "vitest";
 import {
   drizzleStore,
-  mysqlTokensRefreshTokens,
   mysqlTokensSessions,
-  pgTokensRefreshTokens,
   pgTokensSessions,
   pgTokensTables,
-  sqliteTokensRefreshTokens,
   sqliteTokensSessions,
   sqliteTokensTables,
 } from "../src/index.js";
@@ -38,31 +36,29 @@ function latestSnapshot(dialect: "pg" | "mysql" | "sqlite") {
   return JSON.parse(readFileSync(file, "utf8"));
 }
 
-const names = { sessions: "auth_sessions", tokens: "auth_refresh_tokens" };
+const names = { sessions: "auth_sessions" };
 
-function session(id: string, subject: string) {
+function session(id: string, subject: string): SessionRecord {
   const now = new Date();
   return {
-    session: {
-      id,
-      subject,
-      clientId: "web",
-      generation: 0,
-      currentHash: `${id}-h0`,
-      previousHash: null,
-      sealedSuccessor: null,
-      rotatedAt: null,
-      createdAt: now,
-      lastUsedAt: now,
-      idleExpiresAt: new Date(now.getTime() + 60_000),
-      expiresAt: new Date(now.getTime() + 120_000),
-      revokedAt: null,
-      revokeReason: null,
-      client: null,
-      bindingKey: null,
-      claims: null,
-    },
-    token: { hash: `${id}-h0`, sessionId: id, generation: 0, createdAt: now },
+    id,
+    subject,
+    clientId: "web",
+    generation: 0,
+    currentHash: `${id}-h0`,
+    previousHash: null,
+    sealedSuccessor: null,
+    rotatedAt: null,
+    createdAt: now,
+    lastUsedAt: now,
+    idleExpiresAt: new Date(now.getTime() + 60_000),
+    expiresAt: new Date(now.getTime() + 120_000),
+    purgeAfter: new Date(now.getTime() + 60_000),
+    revokedAt: null,
+    revokeReason: null,
+    client: null,
+    bindingKey: null,
+    claims: null,
   };
 }
 
@@ -70,14 +66,13 @@ describe("checked-in migrations", () => {
   // If the table definitions change, `drizzle-kit generate` must be run again: these fail until
   // the migrations folder describes exactly the tables the package exports.
   it("PostgreSQL: match the exported tables (drizzle-kit finds nothing to generate)", async () => {
-    const current = generateDrizzleJson({ pgTokensSessions, pgTokensRefreshTokens });
+    const current = generateDrizzleJson({ pgTokensSessions });
     expect(await generateMigration(latestSnapshot("pg"), current)).toEqual([]);
   });
 
   it("MySQL/MariaDB: match the exported tables", async () => {
     const current = await generateMySQLDrizzleJson({
       mysqlTokensSessions,
-      mysqlTokensRefreshTokens,
     });
     expect(await generateMySQLMigration(latestSnapshot("mysql"), current)).toEqual([]);
   });
@@ -85,7 +80,6 @@ describe("checked-in migrations", () => {
   it("SQLite: match the exported tables", async () => {
     const current = await generateSQLiteDrizzleJson({
       sqliteTokensSessions,
-      sqliteTokensRefreshTokens,
     });
     expect(await generateSQLiteMigration(latestSnapshot("sqlite"), current)).toEqual([]);
   });
@@ -98,15 +92,14 @@ describe("custom table names", () => {
       generateDrizzleJson({}),
       generateDrizzleJson(tables),
     );
-    expect(statements.join("\n")).toContain('"auth_refresh_tokens_session_id_idx"');
+    expect(statements.join("\n")).toContain('"auth_sessions_purge_after_idx"');
     const client = new PGlite();
     const db = drizzlePglite({ client });
     for (const statement of statements) await db.execute(sql.raw(statement));
 
     const store = drizzleStore(db, { tables });
-    const { session: record, token } = session("pg-custom", "alice");
-    await store.createSession(record, token);
-    expect((await store.findToken(token.hash))?.session.subject).toBe("alice");
+    await store.createSession(session("pg-custom", "alice"));
+    expect((await store.getSession("pg-custom"))?.subject).toBe("alice");
     const { rows } = await db.execute<{ n: number }>(
       sql`select count(*)::int as n from auth_sessions`,
     );
@@ -129,8 +122,7 @@ describe("custom table names", () => {
     for (const statement of statements) await db.run(sql.raw(statement));
 
     const store = drizzleStore(db, { tables });
-    const { session: record, token } = session("sqlite-custom", "bob");
-    await store.createSession(record, token);
+    await store.createSession(session("sqlite-custom", "bob"));
     expect(await store.revokeSubject("bob", new Date(), "test")).toBe(1);
     expect(await db.all(sql`select id, revoke_reason from auth_sessions`)).toEqual([
       { id: "sqlite-custom", revoke_reason: "test" },
@@ -168,17 +160,17 @@ describe("failures", () => {
     const db = drizzleLibsql({ client });
     // No tables at all: every statement fails in the driver.
     const store = drizzleStore(db);
-    const error = await store.findToken("secret-looking-hash").catch((caught: unknown) => caught);
+    const error = await store.getSession("secret-looking-id").catch((caught: unknown) => caught);
     expect(error).toMatchObject({
       name: "StoreUnavailableError",
       code: "temporarily_unavailable",
       reason: "store_unavailable",
     });
     const { message, cause } = error as Error;
-    expect(message).not.toContain("secret-looking-hash");
+    expect(message).not.toContain("secret-looking-id");
     // The driver's own error, not Drizzle's wrapper whose message lists every parameter.
     expect(cause).toMatchObject({ code: "SQLITE_ERROR" });
-    expect(String((cause as Error).message)).not.toContain("secret-looking-hash");
+    expect(String((cause as Error).message)).not.toContain("secret-looking-id");
     client.close();
   });
 });

@@ -1,5 +1,4 @@
-import type { LiveRotation } from "@tokens/core";
-import { inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type {
   MySqlDatabase,
   MySqlQueryResultHKT,
@@ -9,17 +8,13 @@ import type { MySqlTokensTables } from "../schema/mysql.js";
 import {
   byShape,
   type DialectOps,
-  liveRotated,
-  liveRotationChanges,
-  liveRotationTarget,
-  purgeCandidates,
+  endedBefore,
+  endedIds,
   type Queries,
   type Row,
-  rotationChanges,
-  rotationTarget,
-  sessionRow,
+  rotatedSession,
+  rotationUpdate,
   type Tables,
-  tokenRow,
 } from "../shared.js";
 
 /**
@@ -52,102 +47,80 @@ function affectedRows(result: unknown): number {
 }
 
 /**
- * MySQL and MariaDB have no UPDATE … RETURNING and no data-modifying CTEs, so the multi-row
- * writes are short InnoDB transactions that always lock the session row first.
+ * Conflicts that abort a statement (and roll back its transaction) and may not recur: 1213
+ * (deadlock found) and 1205 (lock wait timeout, which InnoDB reports after rolling back the
+ * statement; the store runs no multi-statement transaction it could leave half done).
+ */
+function transient(error: unknown): boolean {
+  const errno = (error as { errno?: unknown } | null | undefined)?.errno;
+  return errno === 1213 || errno === 1205;
+}
+
+/**
+ * MySQL and MariaDB have no UPDATE … RETURNING: a rotation is the compare-and-set UPDATE by
+ * primary key, then, if it changed the row, a read of the row by primary key.
  */
 export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): DialectOps {
   const t = tables as unknown as Tables;
-  const { sessions, tokens } = tables;
+  const { sessions } = tables;
   const queries = db as unknown as Queries;
 
   /**
-   * `rotateLive` without a transaction, in three statements that are each atomic: read the
-   * session under the rotation's conditions (a refusal costs this one read), insert the
-   * successor's token row, then the compare-and-set UPDATE under the same conditions. Of
-   * concurrent callers exactly one UPDATE matches (the row lock orders them; the others find
-   * `current_hash` changed). A loser leaves its successor row behind, which no session names —
-   * what the contract allows, as for `rotate` — and purge deletes it with the session. Each
-   * statement is built once per shape and prepared, so no query is rebuilt per refresh.
+   * The rotation's UPDATE of one shape, prepared: built once, so no refresh rebuilds the query.
+   * It locks one row by primary key and nothing else, so concurrent rotations queue on that
+   * row's lock, each re-checks the WHERE after the one before it committed, and no two can
+   * deadlock.
    */
-  const liveStatements = (rotation: LiveRotation) => {
-    const target = liveRotationTarget(t, rotation);
-    const value = (name: string) => sql.placeholder(name);
-    return {
-      read: db.select({ session: sessions }).from(sessions).where(target).limit(1).prepare(),
-      insert: db
-        .insert(tokens)
-        .values({
-          hash: value("successorHash"),
-          sessionId: value("sessionId"),
-          generation: value("generation"),
-          createdAt: value("rotatedAt"),
-        })
-        .prepare(),
-      update: db.update(sessions).set(liveRotationChanges(t, rotation)).where(target).prepare(),
-    };
-  };
-  const live = byShape(liveStatements);
+  const updates = byShape((rotation) =>
+    (rotationUpdate(queries, t, rotation) as unknown as { prepare(): Executable }).prepare(),
+  );
+  /**
+   * The row, read back by primary key for the columns the rotation does not set. Without a
+   * transaction: only the caller whose UPDATE changed the row reads it, and `rotatedSession`
+   * takes from the read only what no rotation changes, so the answer is this caller's rotation
+   * even when the row has moved on since (the successor already rotated, as a grace replay of
+   * the spent token lets another request do at once).
+   */
+  const read = db
+    .select()
+    .from(sessions)
+    .where(eq(sessions.id, sql.placeholder("sessionId")))
+    .limit(1)
+    .prepare();
 
   return {
-    async createSession(session, token) {
-      await db.transaction(async (tx) => {
-        await tx.insert(sessions).values(sessionRow(session));
-        await tx.insert(tokens).values(tokenRow(token));
-      });
-    },
-
+    // The store runs this again on a transient conflict (see `transient`): only the UPDATE can
+    // meet one — the read takes no locks — and a refused UPDATE changed nothing.
     async rotate(rotation) {
-      return db.transaction(async (tx) => {
-        // The conditional UPDATE is the compare-and-set: it locks the row, and a concurrent one
-        // waits for this transaction and then finds `current_hash` changed, matching nothing.
-        const updated = await tx
-          .update(sessions)
-          .set(rotationChanges(t, rotation))
-          .where(rotationTarget(t, rotation));
-        // Lost: nothing was written, so committing the empty transaction is the same as rolling back.
-        if (affectedRows(updated) !== 1) return false;
-        await tx.insert(tokens).values(tokenRow(rotation.successor));
-        return true;
-      });
-    },
-
-    async rotateLive(rotation) {
-      const statements = live.for(rotation);
       const values = rotation as unknown as Record<string, unknown>;
-      const [found] = (await statements.read.execute(values)) as Array<{ session: Row }>;
-      if (!found) return undefined;
-      const rotated = liveRotated(found.session, rotation);
-      await statements.insert.execute({
-        successorHash: rotation.successorHash,
-        sessionId: rotated.id,
-        generation: rotated.generation,
-        rotatedAt: rotation.rotatedAt,
-      });
-      const updated = await statements.update.execute(values);
-      return affectedRows(updated) === 1 ? rotated : undefined;
+      const updated = await updates.for(rotation).execute(values);
+      if (affectedRows(updated) !== 1) return null;
+      const [row] = (await read.execute(values)) as Row[];
+      // Gone between the two statements (revoked, then purged, since): nothing to answer with.
+      return row ? rotatedSession(row, rotation) : null;
     },
 
     async purge(before, limit) {
-      const stillEnded = await purgeCandidates(queries, t, before, limit);
-      if (!stillEnded) return 0;
-      // Lock just the candidates that still ended, then delete them with their tokens, in one
-      // short transaction.
-      return db.transaction(async (tx) => {
-        const locked = await tx
-          .select({ id: sessions.id })
-          .from(sessions)
-          .where(stillEnded)
-          .for("update");
-        if (locked.length === 0) return 0;
-        const ids = locked.map((row) => row.id);
-        await tx.delete(tokens).where(inArray(tokens.sessionId, ids));
-        await tx.delete(sessions).where(inArray(sessions.id, ids));
-        return locked.length;
-      });
+      // A plain read picks the candidates, so the range scan of purge_after takes no locks (it
+      // would lock the index gaps too); the DELETE then locks just them, by primary key, and
+      // deletes only those that still ended: a rotation or a revocation may have moved them.
+      const candidates = await endedIds(queries, t, before, limit);
+      if (candidates.length === 0) return 0;
+      const ids = candidates.map((row) => row.id as string);
+      return affectedRows(
+        await db.delete(sessions).where(and(inArray(sessions.id, ids), endedBefore(t, before))),
+      );
     },
 
     async updateCount(update) {
       return affectedRows(await update);
     },
+
+    transient,
   };
+}
+
+/** A prepared statement of mysql2, as the store runs it. */
+interface Executable {
+  execute(values: Record<string, unknown>): Promise<unknown>;
 }

@@ -1,4 +1,4 @@
-import type { LiveRotation } from "@tokens/core";
+import type { Rotation } from "@tokens/core";
 import { fillPlaceholders, getTableColumns, inArray } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { PgTokensTables } from "../schema/pg.js";
@@ -6,17 +6,12 @@ import {
   byShape,
   type DialectOps,
   driverError,
-  endedBefore,
-  liveRotationChanges,
-  liveRotationTarget,
-  liveSuccessorSelection,
+  endedIds,
+  type Queries,
   type Row,
-  rotationChanges,
-  rotationTarget,
-  sessionRow,
-  successorSelection,
+  rotationUpdate,
   type Tables,
-  tokenRow,
+  toSession,
 } from "../shared.js";
 import { pgliteClient, pgliteStatement } from "./pglite.js";
 
@@ -61,54 +56,50 @@ function statementLost(error: unknown): boolean {
   return code === "26000" || code === "42P05";
 }
 
+/** The rotation's `UPDATE … RETURNING`, built; prepared by {@link pgOps}. */
+interface Returning {
+  returning(): {
+    toSQL(): { sql: string; params: unknown[] };
+    prepare(name: string): { execute(values: Record<string, unknown>): Promise<unknown[]> };
+  };
+}
+
 /**
- * PostgreSQL runs every multi-row write as ONE statement with data-modifying CTEs: atomic
- * without an interactive transaction, so no connection is held across round trips and a lost
- * connection can never leave half a write behind.
+ * Conflicts that abort a statement and may not recur: 40001 (serialization failure, under a
+ * stricter isolation level than the default), 40P01 (deadlock detected).
+ */
+function transient(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return code === "40001" || code === "40P01";
+}
+
+/**
+ * PostgreSQL: a rotation is one `UPDATE … RETURNING` of the session row by primary key, and
+ * purge one `DELETE` with `FOR UPDATE SKIP LOCKED`: atomic without an interactive transaction,
+ * so no connection is held across round trips.
  *
  * `named`: run the refresh as a named prepared statement (see `preparedStatements` of
  * `drizzleStore`).
  */
 export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): DialectOps {
   const t = tables as unknown as Tables;
-  const { sessions, tokens } = tables;
+  const { sessions } = tables;
+  const queries = db as unknown as Queries;
   const pglite = pgliteClient(db);
 
   /**
-   * `rotateLive` as one statement, as `rotate`: the UPDATE's row lock serializes concurrent
-   * callers, and a loser re-checks the WHERE against the winner's row, matches nothing and
-   * inserts nothing. Prepared once per shape, so no refresh rebuilds the query; and, `named`,
-   * as a server-side statement, so no refresh pays PostgreSQL's parse and plan either (a large
-   * part of the statement's cost). Drivers that take no name (postgres-js, which follows its
-   * own `prepare` option) ignore it; PGlite, whose driver is one of them, gets the statement
-   * through its protocol API instead (see `pgliteStatement`).
+   * The rotation of one shape as one statement: the UPDATE's row lock serializes concurrent
+   * callers, and a loser re-checks the WHERE against the winner's row and matches nothing. It
+   * changes no indexed column, so on a table with free space in its pages (the migration's
+   * `fillfactor`) PostgreSQL writes the new row version on the same page and no index entry: a
+   * heap-only tuple update. Prepared once per shape, so no refresh rebuilds the query; and,
+   * `named`, as a server-side statement, so no refresh pays PostgreSQL's parse and plan either.
+   * Drivers that take no name (postgres-js, which follows its own `prepare` option) ignore it;
+   * PGlite, whose driver is one of them, gets the statement through its protocol API instead
+   * (see `pgliteStatement`).
    */
-  const liveStatement = (rotation: LiveRotation) => {
-    const rotated = db
-      .$with("rotated")
-      .as(
-        db
-          .update(sessions)
-          .set(liveRotationChanges(t, rotation))
-          .where(liveRotationTarget(t, rotation))
-          .returning(),
-      );
-    const successor = db.$with("successor").as(
-      db
-        .insert(tokens)
-        .select(
-          db
-            .select(
-              liveSuccessorSelection(t, rotation, {
-                id: rotated.id,
-                generation: rotated.generation,
-              }) as never,
-            )
-            .from(rotated),
-        )
-        .returning({ hash: tokens.hash }),
-    );
-    const query = db.with(rotated, successor).select().from(rotated);
+  const statement = (rotation: Rotation) => {
+    const query = (rotationUpdate(queries, t, rotation) as unknown as Returning).returning();
     const { sql: text, params } = query.toSQL();
     const name = named ? statementName(text) : "";
     const prepared = query.prepare(name);
@@ -122,42 +113,14 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
     };
   };
   /** The statements by shape, named or not as `named` was when they were built. */
-  const live = byShape(liveStatement);
-  const execute = (rotation: LiveRotation) =>
-    live.for(rotation)(rotation as unknown as Record<string, unknown>);
+  const statements = byShape(statement);
+  const execute = async (rotation: Rotation) => {
+    const row = await statements.for(rotation)(rotation as unknown as Record<string, unknown>);
+    return row ? toSession(row) : null;
+  };
 
   return {
-    async createSession(session, token) {
-      // PostgreSQL runs a data-modifying CTE to completion even though nothing reads it, and
-      // checks the token's foreign key at the end of the statement, when the session exists.
-      const created = db
-        .$with("created")
-        .as(db.insert(sessions).values(sessionRow(session)).returning({ id: sessions.id }));
-      await db.with(created).insert(tokens).values(tokenRow(token));
-    },
-
     async rotate(rotation) {
-      // Under READ COMMITTED a concurrent UPDATE of the same row waits for the first to commit,
-      // then re-checks the WHERE against the new row: exactly one caller's CTE yields the row.
-      const spent = db
-        .$with("spent")
-        .as(
-          db
-            .update(sessions)
-            .set(rotationChanges(t, rotation))
-            .where(rotationTarget(t, rotation))
-            .returning({ id: sessions.id }),
-        );
-      const inserted = await db
-        .with(spent)
-        .insert(tokens)
-        // Typed casts in SQL make the selection match the columns; Drizzle's types cannot see it.
-        .select(db.select(successorSelection(t, rotation, spent.id) as never).from(spent))
-        .returning({ hash: tokens.hash });
-      return inserted.length === 1;
-    },
-
-    async rotateLive(rotation) {
       const wasNamed = named;
       try {
         return await execute(rotation);
@@ -167,33 +130,23 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
         // some proxies): nothing ran, so run it again unnamed, as every later refresh will.
         if (named) {
           named = false;
-          live.clear();
+          statements.clear();
         }
         return execute(rotation);
       }
     },
 
     async purge(before, limit) {
-      // SKIP LOCKED: a session another transaction holds is left for the next batch instead of
-      // making purge wait behind it.
-      const doomed = db
-        .$with("doomed")
-        .as(
-          db
-            .select({ id: sessions.id })
-            .from(sessions)
-            .where(endedBefore(t, before))
-            .limit(limit)
-            .for("update", { skipLocked: true }),
-        );
-      const doomedIds = db.select({ id: doomed.id }).from(doomed);
-      const tokensGone = db
-        .$with("tokens_gone")
-        .as(db.delete(tokens).where(inArray(tokens.sessionId, doomedIds)));
+      // SKIP LOCKED: a session another transaction holds (a rotation, a revocation) is left for
+      // the next batch instead of making purge wait behind it.
+      const doomed = (
+        endedIds(queries, t, before, limit) as unknown as {
+          for(strength: "update", config: { skipLocked: true }): unknown;
+        }
+      ).for("update", { skipLocked: true });
       const deleted = await db
-        .with(doomed, tokensGone)
         .delete(sessions)
-        .where(inArray(sessions.id, doomedIds))
+        .where(inArray(sessions.id, doomed as never))
         .returning({ id: sessions.id });
       return deleted.length;
     },
@@ -201,5 +154,7 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
     async updateCount(update) {
       return (await update.returning({ id: sessions.id })).length;
     },
+
+    transient,
   };
 }

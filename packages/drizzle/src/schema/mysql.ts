@@ -2,12 +2,10 @@ import type { ClientContext } from "@tokens/core";
 import {
   customType,
   datetime,
-  foreignKey,
   index,
   int,
   mysqlTable,
   text,
-  uniqueIndex,
   varbinary,
   varchar,
 } from "drizzle-orm/mysql-core";
@@ -33,19 +31,17 @@ const jsonText = <T>() =>
   });
 
 /**
- * Define the tokens tables for MySQL 8 and MariaDB 10.5+ (mysql2), optionally under your own
- * names. Export the result from your Drizzle schema so `drizzle-kit generate` creates them, and
- * pass it to {@link drizzleStore} as `tables`.
+ * Define the tokens sessions table for MySQL 8 and MariaDB 10.5+ (mysql2), optionally under your own
+ * name. Export the result from your Drizzle schema so `drizzle-kit generate` creates it, and
+ * pass the result to {@link drizzleStore} as `tables`.
  *
  * @example
  * ```ts
  * // schema.ts
  * import { mysqlTokensTables } from "@tokens/drizzle";
  *
- * export const { sessions: authSessions, tokens: authRefreshTokens } = mysqlTokensTables({
- *   sessions: "auth_sessions",
- *   tokens: "auth_refresh_tokens",
- * });
+ * export const authTables = mysqlTokensTables({ sessions: "auth_sessions" });
+ * export const { sessions: authSessions } = authTables;
  * ```
  */
 export function mysqlTokensTables(names?: TokensTableNames) {
@@ -65,42 +61,22 @@ export function mysqlTokensTables(names?: TokensTableNames) {
       lastUsedAt: instant("last_used_at").notNull(),
       idleExpiresAt: instant("idle_expires_at").notNull(),
       expiresAt: instant("expires_at").notNull(),
+      purgeAfter: instant("purge_after").notNull(),
       revokedAt: instant("revoked_at"),
       revokeReason: varchar("revoke_reason", { length: 255 }),
       client: jsonText<ClientContext>()("client"),
       bindingKey: hash("binding_key"),
       claims: jsonText<Record<string, unknown>>()("claims"),
     },
-    (t) => [
-      index(n.subjectIndex).on(t.subject),
-      uniqueIndex(n.currentHashIndex).on(t.currentHash),
-      index(n.idleExpiresIndex).on(t.idleExpiresAt),
-      index(n.expiresIndex).on(t.expiresAt),
-      index(n.revokedIndex).on(t.revokedAt),
-    ],
+    // Exactly the columns a refresh never changes (purge_after only once per granule), so a
+    // rotation writes no index: listSessions and revokeSubject by subject, purge by purge_after.
+    (t) => [index(n.subjectIndex).on(t.subject), index(n.purgeAfterIndex).on(t.purgeAfter)],
   );
-  const tokens = mysqlTable(
-    n.tokens,
-    {
-      hash: hash("hash").primaryKey(),
-      sessionId: key("session_id").notNull(),
-      generation: int("generation").notNull(),
-      createdAt: instant("created_at").notNull(),
-    },
-    (t) => [
-      index(n.sessionIdIndex).on(t.sessionId),
-      foreignKey({
-        name: n.sessionForeignKey,
-        columns: [t.sessionId],
-        foreignColumns: [sessions.id],
-      }),
-    ],
-  );
-  return { sessions, tokens };
+  return { sessions };
 }
 
 /**
- * The MySQL/MariaDB tables of {@link mysqlTokensTables}.
+ * The MySQL/MariaDB table of {@link mysqlTokensTables}.
  *
  * @example
  * ```ts
@@ -114,24 +90,13 @@ export type MySqlTokensTables = ReturnType<typeof mysqlTokensTables>;
 const mysqlDefaults = mysqlTokensTables();
 
 /**
- * The MySQL/MariaDB sessions table under its default name `tokens_sessions`. Re-export it (and
- * {@link mysqlTokensRefreshTokens}) from your Drizzle schema.
+ * The MySQL/MariaDB sessions table under its default name `tokens_sessions`. Re-export it from your
+ * Drizzle schema.
  *
  * @example
  * ```ts
  * // schema.ts
- * export { mysqlTokensRefreshTokens, mysqlTokensSessions } from "@tokens/drizzle";
+ * export { mysqlTokensSessions } from "@tokens/drizzle";
  * ```
  */
 export const mysqlTokensSessions = mysqlDefaults.sessions;
-
-/**
- * The MySQL/MariaDB refresh-token table under its default name `tokens_refresh_tokens`.
- *
- * @example
- * ```ts
- * // schema.ts
- * export { mysqlTokensRefreshTokens, mysqlTokensSessions } from "@tokens/drizzle";
- * ```
- */
-export const mysqlTokensRefreshTokens = mysqlDefaults.tokens;

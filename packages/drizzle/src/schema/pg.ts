@@ -1,33 +1,27 @@
 import type { ClientContext } from "@tokens/core";
-import {
-  foreignKey,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  text,
-  timestamp,
-  uniqueIndex,
-} from "drizzle-orm/pg-core";
+import { index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { resolveNames, type TokensTableNames } from "./names.js";
 
 // Millisecond precision: the store contract allows rounding to milliseconds, and `Date` has no more.
 const instant = { withTimezone: true, mode: "date", precision: 3 } as const;
 
 /**
- * Define the tokens tables for PostgreSQL (node-postgres, postgres-js, PGlite, …), optionally
- * under your own names. Export the result from your Drizzle schema so `drizzle-kit generate`
- * creates them, and pass it to {@link drizzleStore} as `tables`.
+ * Define the tokens sessions table for PostgreSQL (node-postgres, postgres-js, PGlite, …), optionally
+ * under your own name. Export the result from your Drizzle schema so `drizzle-kit generate`
+ * creates it, and pass the result to {@link drizzleStore} as `tables`.
+ *
+ * Drizzle cannot declare a table's storage parameters: add
+ * `ALTER TABLE "auth_sessions" SET (fillfactor = 80);` to the migration that creates the table
+ * (the shipped migrations do), so that a refresh's new row version fits on the row's own page and
+ * PostgreSQL updates it in place (a heap-only tuple update, no index write).
  *
  * @example
  * ```ts
  * // schema.ts
  * import { pgTokensTables } from "@tokens/drizzle";
  *
- * export const { sessions: authSessions, tokens: authRefreshTokens } = pgTokensTables({
- *   sessions: "auth_sessions",
- *   tokens: "auth_refresh_tokens",
- * });
+ * export const authTables = pgTokensTables({ sessions: "auth_sessions" });
+ * export const { sessions: authSessions } = authTables;
  * ```
  */
 export function pgTokensTables(names?: TokensTableNames) {
@@ -47,42 +41,22 @@ export function pgTokensTables(names?: TokensTableNames) {
       lastUsedAt: timestamp("last_used_at", instant).notNull(),
       idleExpiresAt: timestamp("idle_expires_at", instant).notNull(),
       expiresAt: timestamp("expires_at", instant).notNull(),
+      purgeAfter: timestamp("purge_after", instant).notNull(),
       revokedAt: timestamp("revoked_at", instant),
       revokeReason: text("revoke_reason"),
       client: jsonb("client").$type<ClientContext>(),
       bindingKey: text("binding_key"),
       claims: jsonb("claims").$type<Record<string, unknown>>(),
     },
-    (t) => [
-      index(n.subjectIndex).on(t.subject),
-      uniqueIndex(n.currentHashIndex).on(t.currentHash),
-      index(n.idleExpiresIndex).on(t.idleExpiresAt),
-      index(n.expiresIndex).on(t.expiresAt),
-      index(n.revokedIndex).on(t.revokedAt),
-    ],
+    // Exactly the columns a refresh never changes (purge_after only once per granule), so a
+    // rotation writes no index: listSessions and revokeSubject by subject, purge by purge_after.
+    (t) => [index(n.subjectIndex).on(t.subject), index(n.purgeAfterIndex).on(t.purgeAfter)],
   );
-  const tokens = pgTable(
-    n.tokens,
-    {
-      hash: text("hash").primaryKey(),
-      sessionId: text("session_id").notNull(),
-      generation: integer("generation").notNull(),
-      createdAt: timestamp("created_at", instant).notNull(),
-    },
-    (t) => [
-      index(n.sessionIdIndex).on(t.sessionId),
-      foreignKey({
-        name: n.sessionForeignKey,
-        columns: [t.sessionId],
-        foreignColumns: [sessions.id],
-      }),
-    ],
-  );
-  return { sessions, tokens };
+  return { sessions };
 }
 
 /**
- * The PostgreSQL tables of {@link pgTokensTables}.
+ * The PostgreSQL table of {@link pgTokensTables}.
  *
  * @example
  * ```ts
@@ -96,24 +70,13 @@ export type PgTokensTables = ReturnType<typeof pgTokensTables>;
 const pgDefaults = pgTokensTables();
 
 /**
- * The PostgreSQL sessions table under its default name `tokens_sessions`. Re-export it (and
- * {@link pgTokensRefreshTokens}) from your Drizzle schema.
+ * The PostgreSQL sessions table under its default name `tokens_sessions`. Re-export it from your
+ * Drizzle schema.
  *
  * @example
  * ```ts
  * // schema.ts
- * export { pgTokensRefreshTokens, pgTokensSessions } from "@tokens/drizzle";
+ * export { pgTokensSessions } from "@tokens/drizzle";
  * ```
  */
 export const pgTokensSessions = pgDefaults.sessions;
-
-/**
- * The PostgreSQL refresh-token table under its default name `tokens_refresh_tokens`.
- *
- * @example
- * ```ts
- * // schema.ts
- * export { pgTokensRefreshTokens, pgTokensSessions } from "@tokens/drizzle";
- * ```
- */
-export const pgTokensRefreshTokens = pgDefaults.tokens;
