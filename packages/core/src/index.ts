@@ -10,7 +10,7 @@ export {
   type TokensErrorReason,
 } from "./errors.js";
 export { generateSigningKey } from "./generate-signing-key.js";
-export { sessionFields } from "./session-fields.js";
+export { rotatedSession, sessionFields } from "./session-fields.js";
 export type { ClientContext, Rotation, SessionRecord, TokenStore } from "./store.js";
 export type {
   AccessTokenClaims,

@@ -177,28 +177,6 @@ export function rotationUpdate(db: Queries, t: Tables, rotation: Rotation): Upda
 }
 
 /**
- * The session a rotation that matched leaves, from a read of its row made at any time after the
- * write: the columns the rotation set come from the rotation, the rest from the row (a rotation
- * requires the session not to be revoked, and nothing else of a session ever changes). For
- * dialects without UPDATE … RETURNING, whose read may see a later rotation of the same session.
- */
-export function rotatedSession(row: Row, rotation: Rotation): SessionRecord {
-  const session = toSession(row);
-  const end = session.expiresAt.getTime();
-  session.generation = rotation.generation;
-  session.previousHash = rotation.expectedHash;
-  session.currentHash = rotation.successorHash;
-  session.sealedSuccessor = rotation.sealedSuccessor;
-  session.rotatedAt = rotation.rotatedAt;
-  session.lastUsedAt = rotation.rotatedAt;
-  session.idleExpiresAt = new Date(Math.min(rotation.idleExpiresAt.getTime(), end));
-  session.purgeAfter = new Date(Math.min(rotation.purgeAfter.getTime(), end));
-  session.revokedAt = null;
-  session.revokeReason = null;
-  return session;
-}
-
-/**
  * A rotation whose values are placeholders (named after its fields), keeping only its shape —
  * whether `clientId` is given, whether `bindingKey` is given and `null` — which decides the SQL.
  * Build a statement from it once per shape, prepare it, and execute it with the rotation itself

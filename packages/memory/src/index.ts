@@ -1,4 +1,10 @@
-import type { ClientContext, Rotation, SessionRecord, TokenStore } from "@tokens/core";
+import {
+  type ClientContext,
+  type Rotation,
+  rotatedSession,
+  type SessionRecord,
+  type TokenStore,
+} from "@tokens/core";
 
 /**
  * A {@link TokenStore} that keeps sessions in a `Map` inside the current process.
@@ -92,17 +98,7 @@ export function memoryStore(): TokenStore {
     async rotate(rotation: Rotation): Promise<SessionRecord | null> {
       const session = sessions.get(rotation.sessionId);
       if (!session || !mayRotate(session, rotation)) return null;
-      const rotated: SessionRecord = {
-        ...session,
-        generation: rotation.generation,
-        previousHash: rotation.expectedHash,
-        currentHash: rotation.successorHash,
-        sealedSuccessor: rotation.sealedSuccessor,
-        rotatedAt: copyDate(rotation.rotatedAt),
-        lastUsedAt: copyDate(rotation.rotatedAt),
-        idleExpiresAt: earlier(rotation.idleExpiresAt, session.expiresAt),
-        purgeAfter: earlier(rotation.purgeAfter, session.expiresAt),
-      };
+      const rotated = rotatedSession(session, rotation);
       sessions.set(session.id, rotated);
       return copySession(rotated);
     },

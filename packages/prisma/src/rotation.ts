@@ -1,4 +1,9 @@
-import type { ClientContext, Rotation, SessionRecord } from "@tokens/core";
+import {
+  type ClientContext,
+  type Rotation,
+  rotatedSession,
+  type SessionRecord,
+} from "@tokens/core";
 import type { PrismaTokensClient } from "./client.js";
 import { type ArgType, clientAdapter, type SqlQuery } from "./driver.js";
 
@@ -151,12 +156,15 @@ function rotateStatement(dialect: SqlDialect, client: boolean, binding: boolean)
   ]);
 }
 
-/** MySQL: the row the UPDATE rotated, found by the successor's hash only its winner knows. */
+/**
+ * MySQL: the row the UPDATE rotated, by primary key. By the time it is read the session may have
+ * moved on (a caller within the grace window can get this successor and refresh it at once), so
+ * the rotation's own values are laid over it (`rotatedSession`): what matters of the rest never
+ * changes.
+ */
 const readBack = statement("mysql", [
   `SELECT ${SELECTED} FROM tokens_sessions WHERE id = `,
   P.sessionId,
-  " AND current_hash = ",
-  P.successorHash,
 ]);
 
 /** Error codes of a conflict that rolled back only the failed statement: it can run again. */
@@ -241,8 +249,7 @@ export function sqlRotation(
       return row ? fromRow(row) : null;
     }
     if ((await retrying(() => run(update, rotation, false))) !== 1) return null;
-    // Only this call knows the successor, so nothing can have rotated the row on since.
     const [row] = await retrying(() => run(readBack, rotation, true));
-    return row ? fromRow(row) : null;
+    return row ? rotatedSession(fromRow(row), rotation) : null;
   };
 }

@@ -2,6 +2,7 @@ import {
   type ClientContext,
   ConfigurationError,
   type Rotation,
+  rotatedSession,
   type SessionRecord,
   StoreUnavailableError,
   sessionFields,
@@ -172,19 +173,8 @@ function modelRotation(prisma: PrismaTokensClient) {
   return async (rotation: Rotation): Promise<SessionRecord | null> => {
     const found = await retrying(() => sessions.findUnique({ where: { id: rotation.sessionId } }));
     if (!found) return null;
-    const session = toSession(found);
     const at = rotation.rotatedAt;
-    const rotated: SessionRecord = {
-      ...session,
-      generation: rotation.generation,
-      previousHash: rotation.expectedHash,
-      currentHash: rotation.successorHash,
-      sealedSuccessor: rotation.sealedSuccessor,
-      rotatedAt: at,
-      lastUsedAt: at,
-      idleExpiresAt: earlier(rotation.idleExpiresAt, session.expiresAt),
-      purgeAfter: earlier(rotation.purgeAfter, session.expiresAt),
-    };
+    const rotated = rotatedSession(toSession(found), rotation);
     const { count } = await retrying(() =>
       sessions.updateMany({
         where: {
@@ -211,8 +201,6 @@ function modelRotation(prisma: PrismaTokensClient) {
     return count === 1 ? rotated : null;
   };
 }
-
-const earlier = (a: Date, b: Date): Date => (a.getTime() <= b.getTime() ? a : b);
 
 function toSession(row: TokensSessionRow): SessionRecord {
   const { client, claims, ...fields } = row;

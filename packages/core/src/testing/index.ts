@@ -8,7 +8,6 @@ import type { Env } from "./harness.js";
 
 export {
   NON_ATOMIC_SERVER,
-  rotatedBy,
   rotationOf,
   sessionRecord,
   taggedRefreshToken,

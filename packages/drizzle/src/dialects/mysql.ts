@@ -1,3 +1,4 @@
+import { rotatedSession } from "@tokens/core";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type {
   MySqlDatabase,
@@ -12,9 +13,9 @@ import {
   endedIds,
   type Queries,
   type Row,
-  rotatedSession,
   rotationUpdate,
   type Tables,
+  toSession,
 } from "../shared.js";
 
 /**
@@ -97,7 +98,7 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
       if (affectedRows(updated) !== 1) return null;
       const [row] = (await read.execute(values)) as Row[];
       // Gone between the two statements (revoked, then purged, since): nothing to answer with.
-      return row ? rotatedSession(row, rotation) : null;
+      return row ? rotatedSession(toSession(row), rotation) : null;
     },
 
     async purge(before, limit) {
