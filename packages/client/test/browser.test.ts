@@ -102,7 +102,7 @@ describe.skipIf(!hasChromium)("in Chromium against the quickstart", () => {
     const login = await tab.evaluate(() => window.harness.login());
     expect(login.accessToken.split(".")).toHaveLength(3);
     const cookie = await refreshCookie(target);
-    expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/auth" });
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/auth/token" });
     const visible = await tab.evaluate(() => window.harness.cookie());
     expect(visible).not.toContain(cookie?.value);
     expect(visible).not.toContain(cookie?.name);

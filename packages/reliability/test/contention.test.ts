@@ -1,6 +1,6 @@
 /*
  * Contention across processes: four processes, each with its own connection pool, refresh the
- * same token 50 times at once — a 200-way race — twenty times in a row, on each SQL database.
+ * same token 50 times at once — a 200-way race — twenty times in a row, on each SQL server.
  * Every caller must get the same successor (one lineage, one rotation per burst), none may see a
  * store failure (a deadlock retried inside the store included), and the database must hold the
  * session's own row and nothing else: a refresh writes one row, and a lost race writes nothing.
@@ -13,9 +13,9 @@ import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { createTokens, generateSigningKey, type SigningKey } from "@tokens/core";
 import { build } from "esbuild";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, type describe, expect, it } from "vitest";
 import { describeWith } from "../../drizzle/test/support/databases.js";
-import { mariadbStore, postgresStore, type SqlStore, sqliteStore } from "./stores.js";
+import { mariadbStore, postgresStore, type SqlStore } from "./stores.js";
 
 const PROCESSES = 4;
 const PER_PROCESS = 50;
@@ -24,23 +24,23 @@ const BURSTS = 20;
 const source = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
 /**
- * Bundles the worker (workspace packages from source) so plain node can run it. libSQL's native
- * binding stays external, resolved from this package's node_modules, under which the bundle is
- * written.
+ * Bundles the worker (workspace packages from source) so plain node can run it. The ORM and the
+ * drivers stay external, imported by node itself from this package's node_modules, under which
+ * the bundle is written (drizzle's circular imports need node's own ES module loading).
  */
 async function bundleWorker(): Promise<string> {
   const outfile = fileURLToPath(
-    new URL(`../node_modules/.cache/contention/worker-${process.pid}.cjs`, import.meta.url),
+    new URL(`../node_modules/.cache/contention/worker-${process.pid}.mjs`, import.meta.url),
   );
   await build({
     entryPoints: [fileURLToPath(new URL("./fixtures/race-worker.ts", import.meta.url))],
     outfile,
     bundle: true,
     platform: "node",
-    format: "cjs",
+    format: "esm",
     target: "node20",
     logLevel: "error",
-    external: ["pg-native", "@libsql/client"],
+    external: ["drizzle-orm", "pg", "mysql2"],
     alias: Object.fromEntries(
       ["core", "drizzle"].map((name) => [`@tokens/${name}`, source(`${name}/src/index.ts`)]),
     ),
@@ -97,7 +97,6 @@ const databases: Array<{
     run: describeWith("POSTGRES_URL", "PostgreSQL"),
     open: () => postgresStore(process.env.POSTGRES_URL as string, "tokens_contention"),
   },
-  { name: "SQLite", run: describe, open: (dir) => sqliteStore(join(dir, "contention.sqlite")) },
 ];
 
 for (const database of databases) {

@@ -3,11 +3,8 @@
  * up for a server that goes away: connecting gives up fast, and a pooled connection the server
  * dropped is discarded instead of crashing the process.
  */
-import { createClient } from "@libsql/client";
 import type { TokenStore } from "@tokens/core";
 import { drizzleStore } from "@tokens/drizzle";
-import { drizzle as drizzleSqlite } from "drizzle-orm/libsql";
-import { migrate as migrateSqlite } from "drizzle-orm/libsql/migrator";
 import { drizzle as drizzleMysql } from "drizzle-orm/mysql2";
 import { migrate as migrateMysql } from "drizzle-orm/mysql2/migrator";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
@@ -133,37 +130,5 @@ export async function mariadbStore(serverUrl: string, database: string): Promise
         async (table) => Number((await count(`SELECT count(*) AS n FROM \`${table}\``))[0]?.n),
       ),
     close: () => pool.end(),
-  };
-}
-
-/**
- * A fresh SQLite file at `file` (WAL, so other processes can use it at once), migrated, with a
- * store over libSQL.
- *
- * @example
- * ```ts
- * const { store, url, close } = await sqliteStore("/tmp/tokens.sqlite");
- * ```
- */
-export async function sqliteStore(file: string): Promise<SqlStore> {
-  const url = `file:${file}`;
-  const client = createClient({ url });
-  await client.execute("PRAGMA journal_mode = WAL");
-  await client.execute("PRAGMA busy_timeout = 30000");
-  await migrateSqlite(drizzleSqlite({ client }), { migrationsFolder: migrationsFolder("sqlite") });
-  return {
-    store: drizzleStore(drizzleSqlite({ client })),
-    url,
-    rows: async () =>
-      countRows(
-        (
-          await client.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-          )
-        ).rows.map((row) => String(row.name)),
-        async (table) =>
-          Number((await client.execute(`SELECT count(*) AS n FROM "${table}"`)).rows[0]?.n),
-      ),
-    close: async () => client.close(),
   };
 }
