@@ -11,21 +11,7 @@ import { storeCall } from "./internal/store-call.js";
 export async function revoke(ctx: Context, presented: unknown): Promise<void> {
   if (typeof presented !== "string" || presented.length > 4096) return;
   const token = parseToken(presented);
-  if (!token || !hasValidTag(token, ctx.keys.tagKeys)) return;
-  const at = new Date(ctx.now());
-  if (await storeCall("revoke", ctx.store.revokeSession(token.sessionId, at, "logout"))) {
-    // The event names the subject, which costs a read: only pay it when someone listens.
-    const session = ctx.observed
-      ? await storeCall("revoke", ctx.store.getSession(token.sessionId))
-      : null;
-    ctx.emit({
-      type: "session_revoked",
-      at,
-      sessionId: token.sessionId,
-      subject: session?.subject ?? "",
-      reason: "logout",
-    });
-  }
+  if (token && hasValidTag(token, ctx.keys.tagKeys)) await revokeSession(ctx, token.sessionId);
 }
 
 /** Revokes one session by id. See `Tokens.revokeSession`. */

@@ -1,19 +1,12 @@
 import { memoryStore } from "@tokens/memory";
 import { describe, expect, it } from "vitest";
 import { type SessionRecord, StoreUnavailableError, type TokenStore } from "../src/index.js";
+import { STORE_METHODS } from "../src/internal/context.js";
 import { sessionRecord } from "../src/testing/harness.js";
 import { runStoreConformance } from "../src/testing/index.js";
 import { raceRotations } from "../src/testing/race.js";
 
-const METHODS = [
-  "createSession",
-  "getSession",
-  "rotate",
-  "listSessions",
-  "revokeSession",
-  "revokeSubject",
-  "purge",
-] as const satisfies ReadonlyArray<keyof TokenStore>;
+const METHODS = STORE_METHODS;
 
 /** A random pause of up to 4 ms: a round trip to a database, during which a connection can die. */
 function roundTrip(): Promise<void> {

@@ -19,6 +19,7 @@ import {
 } from "@tokens/core";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Progress, type Tally, tally } from "../../reliability/test/restart-kit.js";
 import { ensureIndexes, mongoStore } from "../src/index.js";
 import {
   type FerretdbServer,
@@ -44,32 +45,12 @@ const missing = "missing" in binary ? binary.missing : undefined;
 const suite = missing === undefined || process.env.TOKENS_REQUIRE_SERVERS === "1";
 if (!suite) console.warn(`[@tokens/mongodb] skipped the FerretDB restart suite: ${missing}`);
 
-type Phase = "before" | "outage" | "after";
-type Tally = Record<Phase, number>;
-const tally = (): Tally => ({ before: 0, outage: 0, after: 0 });
-
 interface Client {
   subject: string;
   current: string;
   received: Set<string>;
   ok: Tally;
   refused: Tally;
-}
-
-class Progress {
-  phase: Phase = "before";
-  readonly unexpected: string[] = [];
-  private waiting: Array<() => void> = [];
-
-  report(): void {
-    for (const wake of this.waiting.splice(0)) wake();
-  }
-
-  async until(condition: () => boolean): Promise<void> {
-    while (!condition() && this.unexpected.length === 0) {
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    }
-  }
 }
 
 function withinDeadline<T>(promise: Promise<T>): Promise<T> {

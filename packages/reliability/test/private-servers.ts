@@ -16,13 +16,13 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { createInterface } from "node:readline";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { describe } from "vitest";
+import { freePort } from "./restart-kit.js";
 
 /** `clean`: the server's orderly shutdown. `crash`: the process dies without one. */
 export type StopMode = "clean" | "crash";
@@ -159,17 +159,6 @@ export function describeWithPrivateServer(
   if (absent === undefined || process.env.TOKENS_REQUIRE_SERVERS === "1") return describe;
   console.warn(`[@tokens/reliability] skipped the private ${suite} suite: ${absent}`);
   return describe.skip as typeof describe;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", resolve);
-  });
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 /** Rejects, describing the server's state by `what()`, if `promise` has not settled in time. */

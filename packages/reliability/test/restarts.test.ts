@@ -26,6 +26,7 @@ import {
   privatePostgres,
   type StopMode,
 } from "./private-servers.js";
+import { Progress, type Tally, tally } from "./restart-kit.js";
 import { BINDINGS } from "./servers.js";
 import { mariadbStore, POOL_SIZE, postgresStore, type SqlStore } from "./stores.js";
 
@@ -40,11 +41,6 @@ const REUSE_GRACE_SECONDS = 120;
 /** Safety net: no answer should ever take this long, so reaching it counts as a hang. */
 const REQUEST_DEADLINE_MS = 20_000;
 
-/** When a request was sent: before the stop, from the stop until the restart, after it. */
-type Phase = "before" | "outage" | "after";
-type Tally = Record<Phase, number>;
-const tally = (): Tally => ({ before: 0, outage: 0, after: 0 });
-
 interface Client {
   subject: string;
   current: string;
@@ -52,24 +48,6 @@ interface Client {
   received: Set<string>;
   ok: Tally;
   unavailable: Tally;
-}
-
-/** Shared progress of one run: clients report, the conductor waits on conditions over them. */
-class Progress {
-  phase: Phase = "before";
-  readonly unexpected: string[] = [];
-  private waiting: Array<() => void> = [];
-
-  report(): void {
-    for (const wake of this.waiting.splice(0)) wake();
-  }
-
-  /** Resolves once `condition` holds, or as soon as anything unexpected was seen. */
-  async until(condition: () => boolean): Promise<void> {
-    while (!condition() && this.unexpected.length === 0) {
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    }
-  }
 }
 
 async function refreshAt(origin: string, path: string, refreshToken: string) {

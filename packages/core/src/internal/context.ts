@@ -16,7 +16,8 @@ export interface Context {
 
 const DAY = 86_400;
 
-const STORE_METHODS = [
+/** The methods of the store contract, all of them required. */
+export const STORE_METHODS = [
   "createSession",
   "getSession",
   "rotate",

@@ -7,11 +7,12 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { type AddressInfo, connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../../reliability/test/restart-kit.js";
 
 /** `clean`: FerretDB's orderly shutdown (SIGTERM). `crash`: the process dies (SIGKILL). */
 export type StopMode = "clean" | "crash";
@@ -58,17 +59,6 @@ export function ferretdbBinary(): { path: string } | { missing: string } {
 function versionOf(binary: string): string {
   const out = execFileSync(binary, ["--version"], { stdio: "pipe" }).toString();
   return /^version: (\S+)$/m.exec(out)?.[1] ?? "unknown";
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", resolve);
-  });
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 function accepts(port: number): Promise<boolean> {
