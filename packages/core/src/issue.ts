@@ -50,6 +50,7 @@ export async function issue(ctx: Context, options: IssueOptions): Promise<TokenR
     client,
     bindingKey: bindingKey(client, ctx.config.binding),
     claims,
+    dpopJkt: null,
   };
   await storeCall("issue", ctx.store.createSession(session));
   ctx.emit({ type: "session_created", at: createdAt, sessionId: session.id, subject, clientId });

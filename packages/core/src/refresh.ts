@@ -194,6 +194,7 @@ async function rotate(
       purgeAfter: purgeAfter(ctx.config, idleExpiresAt),
       ...(clientId === undefined ? {} : { clientId }),
       ...(binding === undefined ? {} : { bindingKey: binding }),
+      dpopJkt: null,
     }),
   );
   if (!session) return null;

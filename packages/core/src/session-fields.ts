@@ -32,6 +32,7 @@ export function sessionFields(session: SessionRecord): SessionRecord {
     client: session.client ?? null,
     bindingKey: session.bindingKey ?? null,
     claims: session.claims ?? null,
+    dpopJkt: session.dpopJkt ?? null,
   };
 }
 

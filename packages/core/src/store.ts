@@ -70,6 +70,12 @@ export interface SessionRecord {
   bindingKey: string | null;
   /** App claims copied into every access token of the session, or `null`. */
   claims: Record<string, unknown> | null;
+  /**
+   * The RFC 7638 thumbprint (`jkt`) of the DPoP public key the session is bound to (RFC 9449),
+   * or `null` when it is not bound. Set by core at issue and never changed: every refresh of a
+   * bound session must prove possession of that key. Opaque to stores, compared for equality.
+   */
+  dpopJkt: string | null;
 }
 
 /**
@@ -104,6 +110,12 @@ export interface Rotation {
    * core has already compared the client context itself (IP policies).
    */
   bindingKey?: string | null;
+  /**
+   * The thumbprint of the DPoP key the request proved possession of, or `null` when it proved
+   * none. Always given: the session's `dpopJkt` must be `null` or equal to it, so a bound session
+   * rotates only for a proof made with its own key (an unbound session rotates either way).
+   */
+  dpopJkt: string | null;
 }
 
 /**
@@ -148,8 +160,9 @@ export interface TokenStore {
    * The atomic heart of the contract: one conditional write of one row. If and only if the
    * session `rotation.sessionId` exists, is not revoked, its `currentHash` equals
    * `rotation.expectedHash`, its `expiresAt` and `idleExpiresAt` are both after
-   * `rotation.rotatedAt`, its `clientId` equals `rotation.clientId` when that is given and its
-   * `bindingKey` equals `rotation.bindingKey` when that is given (`null` equals `null`), then in
+   * `rotation.rotatedAt`, its `clientId` equals `rotation.clientId` when that is given, its
+   * `bindingKey` equals `rotation.bindingKey` when that is given (`null` equals `null`) and its
+   * `dpopJkt` is `null` or equals `rotation.dpopJkt`, then in
    * one atomic step set `generation = rotation.generation`, `previousHash = expectedHash`,
    * `currentHash = successorHash`, `sealedSuccessor`, `rotatedAt`, `lastUsedAt = rotatedAt`,
    * `idleExpiresAt = min(rotation.idleExpiresAt, expiresAt)` and

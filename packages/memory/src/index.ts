@@ -67,7 +67,8 @@ export function memoryStore(): TokenStore {
       session.expiresAt.getTime() > at &&
       session.idleExpiresAt.getTime() > at &&
       (rotation.clientId === undefined || session.clientId === rotation.clientId) &&
-      (rotation.bindingKey === undefined || session.bindingKey === rotation.bindingKey)
+      (rotation.bindingKey === undefined || session.bindingKey === rotation.bindingKey) &&
+      (session.dpopJkt === null || session.dpopJkt === rotation.dpopJkt)
     );
   }
 
@@ -180,5 +181,6 @@ function copySession(session: SessionRecord): SessionRecord {
     client: copyJson<ClientContext>(session.client),
     bindingKey: session.bindingKey ?? null,
     claims: copyJson<Record<string, unknown>>(session.claims),
+    dpopJkt: session.dpopJkt ?? null,
   };
 }

@@ -271,6 +271,7 @@ export function expectSameSession(
     client: session.client,
     bindingKey: session.bindingKey,
     claims: session.claims,
+    dpopJkt: session.dpopJkt,
   }).toEqual(plain);
   expectDateOrNull(session.rotatedAt, rotatedAt, "rotatedAt");
   expectDate(session.createdAt, createdAt, "createdAt");
@@ -318,6 +319,7 @@ export function sessionRecord(
     client: null,
     bindingKey: null,
     claims: null,
+    dpopJkt: null,
     ...fields,
   };
   // Unless a test sets it, the coarsest bound there is: the idle deadline itself.
@@ -357,6 +359,7 @@ export function rotationOf(
     purgeAfter: new Date(at + HOUR - MINUTE),
     clientId: session.clientId,
     bindingKey: session.bindingKey,
+    dpopJkt: session.dpopJkt,
     ...overrides,
   };
 }

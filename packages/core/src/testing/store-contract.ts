@@ -29,6 +29,7 @@ export function describeStoreContract(env: () => Env, nonAtomic?: string): void 
         clientId: "mobile-app",
         client: { deviceId: "device-ä1", userAgent: "Mozilla/5.0 (X11) ✓", ip: "2001:db8::7" },
         bindingKey: randomHash(),
+        dpopJkt: randomHash(),
         claims: {
           role: "admin",
           tier: 3,

@@ -27,6 +27,7 @@ export function describeRotate(env: () => Env, nonAtomic?: string): void {
         client: { deviceId: "d-1" },
         bindingKey: randomHash(),
         claims: { role: "admin" },
+        dpopJkt: randomHash(),
       });
       await store.createSession(session);
 
@@ -58,6 +59,24 @@ export function describeRotate(env: () => Env, nonAtomic?: string): void {
       await store.createSession(session);
       const rotation = rotationOf(session, Date.now(), { bindingKey: null });
       expectSameSession(await store.rotate(rotation), rotatedBy(session, rotation));
+    });
+
+    it("an unbound session rotates with or without a DPoP key; a bound one with its own key", async () => {
+      const { store } = env();
+      const unbound = sessionRecord();
+      await store.createSession(unbound);
+      const proved = rotationOf(unbound, Date.now(), { dpopJkt: randomHash() });
+      const rotated = rotatedBy(unbound, proved);
+      expect(rotated.dpopJkt).toBeNull();
+      expectSameSession(await store.rotate(proved), rotated);
+      const unproved = rotationOf(rotated, Date.now(), { dpopJkt: null });
+      expectSameSession(await store.rotate(unproved), rotatedBy(rotated, unproved));
+
+      const key = randomHash();
+      const bound = sessionRecord({ dpopJkt: key });
+      await store.createSession(bound);
+      const own = rotationOf(bound, Date.now(), { dpopJkt: key });
+      expectSameSession(await store.rotate(own), rotatedBy(bound, own));
     });
 
     describe("refuses, resolving null and changing nothing", () => {
@@ -111,6 +130,16 @@ export function describeRotate(env: () => Env, nonAtomic?: string): void {
           name: "a bindingKey for a session without one",
           fields: { bindingKey: null },
           rotation: () => ({ bindingKey: randomHash() }),
+        },
+        {
+          name: "another DPoP key for a bound session",
+          fields: { dpopJkt: randomHash() },
+          rotation: () => ({ dpopJkt: randomHash() }),
+        },
+        {
+          name: "no DPoP key for a bound session",
+          fields: { dpopJkt: randomHash() },
+          rotation: () => ({ dpopJkt: null }),
         },
       ];
       for (const refusal of refusals) {
