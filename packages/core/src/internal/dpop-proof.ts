@@ -114,7 +114,8 @@ export class DpopVerifier {
       }
     }
     if (dpop.requireNonce && !this.isLiveNonce(nonce, now)) {
-      throw new UseDpopNonceError(this.nonce(), "the DPoP proof must carry the server's nonce");
+      const current = this.nonceOf(this.slot(now));
+      throw new UseDpopNonceError(current, "the DPoP proof must carry the server's nonce");
     }
     const { jkt } = embedded as EmbeddedKey;
     // Remembered until the proof would be refused for its iat anyway.
