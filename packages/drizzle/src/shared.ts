@@ -1,4 +1,9 @@
-import type { ClientContext, Rotation, SessionRecord } from "@tokens/core";
+import {
+  type ClientContext,
+  type Rotation,
+  rotatedSession,
+  type SessionRecord,
+} from "@tokens/core";
 import {
   and,
   type Column,
@@ -117,6 +122,57 @@ export function toSession(row: Row): SessionRecord {
     bindingKey: optionalText(row.bindingKey),
     claims: json<Record<string, unknown>>(row.claims),
   };
+}
+
+/**
+ * The columns a rotation leaves as they are, by record key: all that a rotation must read back,
+ * since every other field of the rotated session is a value of the rotation itself (see
+ * {@link rotationResult}). Fewer columns returned is less for the server to format and for the
+ * driver to parse on every refresh.
+ */
+export const ROTATION_RESULT = [
+  "subject",
+  "clientId",
+  "createdAt",
+  "expiresAt",
+  "client",
+  "bindingKey",
+  "claims",
+] as const satisfies ReadonlyArray<keyof SessionRecord>;
+
+/** The {@link ROTATION_RESULT} columns of a table, for `RETURNING` or a read by primary key. */
+export function rotationResultColumns(t: Tables): Record<string, Column> {
+  return Object.fromEntries(ROTATION_RESULT.map((key) => [key, t.sessions[key]]));
+}
+
+/**
+ * The session `rotation` left, from the {@link ROTATION_RESULT} columns of its row: those as
+ * read, everything else as the rotation wrote it (`rotatedSession` of core).
+ */
+export function rotationResult(row: Row, rotation: Rotation): SessionRecord {
+  const expiresAt = instant(row.expiresAt);
+  const unchanged: SessionRecord = {
+    id: rotation.sessionId,
+    subject: text(row.subject),
+    clientId: text(row.clientId),
+    createdAt: instant(row.createdAt),
+    expiresAt,
+    client: json<ClientContext>(row.client),
+    bindingKey: optionalText(row.bindingKey),
+    claims: json<Record<string, unknown>>(row.claims),
+    // Set by rotatedSession from the rotation:
+    generation: rotation.generation,
+    currentHash: rotation.successorHash,
+    previousHash: rotation.expectedHash,
+    sealedSuccessor: rotation.sealedSuccessor,
+    rotatedAt: rotation.rotatedAt,
+    lastUsedAt: rotation.rotatedAt,
+    idleExpiresAt: rotation.idleExpiresAt,
+    purgeAfter: rotation.purgeAfter,
+    revokedAt: null,
+    revokeReason: null,
+  };
+  return rotatedSession(unchanged, rotation);
 }
 
 /** The earlier of `column` and the instant `value` (typed as `column`), in SQL every dialect runs. */

@@ -1,4 +1,3 @@
-import { rotatedSession } from "@tokens/core";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type {
   MySqlDatabase,
@@ -13,9 +12,10 @@ import {
   endedIds,
   type Queries,
   type Row,
+  rotationResult,
+  rotationResultColumns,
   rotationUpdate,
   type Tables,
-  toSession,
 } from "../shared.js";
 
 /**
@@ -83,7 +83,7 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
    * the spent token lets another request do at once).
    */
   const read = db
-    .select()
+    .select(rotationResultColumns(t) as never)
     .from(sessions)
     .where(eq(sessions.id, sql.placeholder("sessionId")))
     .limit(1)
@@ -98,7 +98,7 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
       if (affectedRows(updated) !== 1) return null;
       const [row] = (await read.execute(values)) as Row[];
       // Gone between the two statements (revoked, then purged, since): nothing to answer with.
-      return row ? rotatedSession(toSession(row), rotation) : null;
+      return row ? rotationResult(row, rotation) : null;
     },
 
     async purge(before, limit) {
