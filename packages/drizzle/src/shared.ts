@@ -9,9 +9,12 @@ import {
   type Column,
   DrizzleQueryError,
   eq,
+  is,
   isNull,
   lt,
   or,
+  Param,
+  Placeholder,
   type SQL,
   type SQLWrapper,
   sql,
@@ -253,6 +256,26 @@ function placeholders(rotation: Rotation): Rotation {
     ...(rotation.bindingKey === undefined
       ? {}
       : { bindingKey: rotation.bindingKey === null ? null : value("bindingKey") }),
+  };
+}
+
+/**
+ * The driver values of a built statement's parameters for a rotation: Drizzle's
+ * `fillPlaceholders`, with what each parameter is (a placeholder, an encoded placeholder, a
+ * constant) decided once per statement instead of on every refresh.
+ */
+export function parameterValues(params: unknown[]): (rotation: Rotation) => unknown[] {
+  const readers = params.map((param): ((values: Record<string, unknown>) => unknown) => {
+    if (is(param, Placeholder)) return (values) => values[param.name];
+    if (is(param, Param) && is(param.value, Placeholder)) {
+      const { encoder, value } = param;
+      return (values) => encoder.mapToDriverValue(values[value.name]);
+    }
+    return () => param;
+  });
+  return (rotation) => {
+    const values = rotation as unknown as Record<string, unknown>;
+    return readers.map((read) => read(values));
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Rotation } from "@tokens/core";
-import { entityKind, fillPlaceholders, inArray } from "drizzle-orm";
+import { entityKind, inArray } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { PgTokensTables } from "../schema/pg.js";
 import {
@@ -7,6 +7,7 @@ import {
   type DialectOps,
   driverError,
   endedIds,
+  parameterValues,
   type Queries,
   ROTATION_RESULT,
   type Row,
@@ -127,41 +128,38 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
    * PGlite, whose driver is one of them, gets the statement through its protocol API instead
    * (see `pgliteStatement`).
    */
-  const statement = (rotation: Rotation) => {
-    const query = (rotationUpdate(queries, t, rotation) as unknown as Returning).returning(
+  const statement = (shape: Rotation): ((rotation: Rotation) => Promise<Row | undefined>) => {
+    const query = (rotationUpdate(queries, t, shape) as unknown as Returning).returning(
       rotationResultColumns(t),
     );
     const { sql: text, params } = query.toSQL();
     const name = named ? statementName(text) : "";
+    const values = parameterValues(params);
     if (nodePg) {
       // node-postgres itself: the same statement without Drizzle's per-query wrapping and
       // per-column mapping, which cost a refresh more than the driver does.
-      return async (values: Record<string, unknown>) => {
-        const config = {
-          name,
-          text,
-          values: fillPlaceholders(params, values),
-          rowMode: "array" as const,
-          types: asText,
-        };
-        const [row] = (await nodePg.query(config)).rows;
+      return async (rotation) => {
+        const config = { name, text, values: values(rotation), rowMode: "array" as const };
+        const [row] = (await nodePg.query({ ...config, types: asText })).rows;
         return row && (Object.fromEntries(ROTATION_RESULT.map((key, i) => [key, row[i]])) as Row);
       };
     }
     const prepared = query.prepare(name);
-    const viaDriver = async (values: Record<string, unknown>) =>
-      (await prepared.execute(values))[0] as Row | undefined;
+    const viaDriver = async (rotation: Rotation) =>
+      (await prepared.execute(rotation as unknown as Record<string, unknown>))[0] as
+        | Row
+        | undefined;
     if (!named || !pglite) return viaDriver;
     const direct = pgliteStatement(pglite, name, text, [...ROTATION_RESULT]);
-    return async (values: Record<string, unknown>) => {
-      const read = await direct(fillPlaceholders(params, values));
-      return read === null ? viaDriver(values) : read;
+    return async (rotation) => {
+      const read = await direct(values(rotation));
+      return read === null ? viaDriver(rotation) : read;
     };
   };
   /** The statements by shape, named or not as `named` was when they were built. */
   const statements = byShape(statement);
   const execute = async (rotation: Rotation) => {
-    const row = await statements.for(rotation)(rotation as unknown as Record<string, unknown>);
+    const row = await statements.for(rotation)(rotation);
     return row ? rotationResult(row, rotation) : null;
   };
 
