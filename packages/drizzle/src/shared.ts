@@ -1,12 +1,20 @@
-import type { ClientContext, Rotation, SessionRecord } from "@tokens/core";
+import {
+  type ClientContext,
+  type Rotation,
+  rotatedSession,
+  type SessionRecord,
+} from "@tokens/core";
 import {
   and,
   type Column,
   DrizzleQueryError,
   eq,
+  is,
   isNull,
   lt,
   or,
+  Param,
+  Placeholder,
   type SQL,
   type SQLWrapper,
   sql,
@@ -120,6 +128,59 @@ export function toSession(row: Row): SessionRecord {
   };
 }
 
+/**
+ * The columns a rotation leaves as they are, by record key: all that a rotation must read back,
+ * since every other field of the rotated session is a value of the rotation itself (see
+ * {@link rotationResult}). Fewer columns returned is less for the server to format and for the
+ * driver to parse on every refresh.
+ */
+export const ROTATION_RESULT = [
+  "subject",
+  "clientId",
+  "createdAt",
+  "expiresAt",
+  "client",
+  "bindingKey",
+  "claims",
+  "dpopJkt",
+] as const satisfies ReadonlyArray<keyof SessionRecord>;
+
+/** The {@link ROTATION_RESULT} columns of a table, for `RETURNING` or a read by primary key. */
+export function rotationResultColumns(t: Tables): Record<string, Column> {
+  return Object.fromEntries(ROTATION_RESULT.map((key) => [key, t.sessions[key]]));
+}
+
+/**
+ * The session `rotation` left, from the {@link ROTATION_RESULT} columns of its row: those as
+ * read, everything else as the rotation wrote it (`rotatedSession` of core).
+ */
+export function rotationResult(row: Row, rotation: Rotation): SessionRecord {
+  const expiresAt = instant(row.expiresAt);
+  const unchanged: SessionRecord = {
+    id: rotation.sessionId,
+    subject: text(row.subject),
+    clientId: text(row.clientId),
+    createdAt: instant(row.createdAt),
+    expiresAt,
+    client: json<ClientContext>(row.client),
+    bindingKey: optionalText(row.bindingKey),
+    claims: json<Record<string, unknown>>(row.claims),
+    dpopJkt: optionalText(row.dpopJkt),
+    // Set by rotatedSession from the rotation:
+    generation: rotation.generation,
+    currentHash: rotation.successorHash,
+    previousHash: rotation.expectedHash,
+    sealedSuccessor: rotation.sealedSuccessor,
+    rotatedAt: rotation.rotatedAt,
+    lastUsedAt: rotation.rotatedAt,
+    idleExpiresAt: rotation.idleExpiresAt,
+    purgeAfter: rotation.purgeAfter,
+    revokedAt: null,
+    revokeReason: null,
+  };
+  return rotatedSession(unchanged, rotation);
+}
+
 /** The earlier of `column` and the instant `value` (typed as `column`), in SQL every dialect runs. */
 export function earlierOf(column: Column, value: unknown, than: Column = column): SQL {
   const at = sql.param(value, column);
@@ -204,6 +265,26 @@ function placeholders(rotation: Rotation): Rotation {
       ? {}
       : { bindingKey: rotation.bindingKey === null ? null : value("bindingKey") }),
     dpopJkt: rotation.dpopJkt === null ? null : value("dpopJkt"),
+  };
+}
+
+/**
+ * The driver values of a built statement's parameters for a rotation: Drizzle's
+ * `fillPlaceholders`, with what each parameter is (a placeholder, an encoded placeholder, a
+ * constant) decided once per statement instead of on every refresh.
+ */
+export function parameterValues(params: unknown[]): (rotation: Rotation) => unknown[] {
+  const readers = params.map((param): ((values: Record<string, unknown>) => unknown) => {
+    if (is(param, Placeholder)) return (values) => values[param.name];
+    if (is(param, Param) && is(param.value, Placeholder)) {
+      const { encoder, value } = param;
+      return (values) => encoder.mapToDriverValue(values[value.name]);
+    }
+    return () => param;
+  });
+  return (rotation) => {
+    const values = rotation as unknown as Record<string, unknown>;
+    return readers.map((read) => read(values));
   };
 }
 

@@ -10,23 +10,17 @@ import { type ArgType, clientAdapter, type SqlQuery } from "./driver.js";
 /** The providers whose SQL the store speaks. */
 export type SqlDialect = "postgresql" | "mysql" | "sqlite";
 
-/** The session columns, in the order every statement of this file selects them. */
+/**
+ * The columns a rotation leaves as they are, in the order every statement of this file selects
+ * them: all a rotation must read back, since every other field of the rotated session is a value
+ * of the rotation itself (see {@link rotated}). Fewer columns returned is less for the server to
+ * format and for the adapter to decode on every refresh.
+ */
 const COLUMNS = [
-  "id",
   "subject",
   "client_id",
-  "generation",
-  "current_hash",
-  "previous_hash",
-  "sealed_successor",
-  "rotated_at",
   "created_at",
-  "last_used_at",
-  "idle_expires_at",
   "expires_at",
-  "purge_after",
-  "revoked_at",
-  "revoke_reason",
   "client",
   "binding_key",
   "claims",
@@ -39,37 +33,40 @@ const SELECTED = COLUMNS.join(", ");
 // raw SQL equals one read through the model.
 const instant = (value: unknown): Date =>
   value instanceof Date ? value : new Date(value as string | number);
-const optionalInstant = (value: unknown): Date | null =>
-  value === null || value === undefined ? null : instant(value);
 const json = <T>(value: unknown): T | null =>
   value === null || value === undefined
     ? null
     : ((typeof value === "string" ? JSON.parse(value) : value) as T);
 const text = (value: unknown): string | null => (value ?? null) as string | null;
 
-/** A sessions row, as an array in {@link COLUMNS} order, as a {@link SessionRecord}. */
-function fromRow(row: unknown[]): SessionRecord {
-  return {
-    id: row[0] as string,
-    subject: row[1] as string,
-    clientId: row[2] as string,
-    generation: Number(row[3]),
-    currentHash: row[4] as string,
-    previousHash: text(row[5]),
-    sealedSuccessor: text(row[6]),
-    rotatedAt: optionalInstant(row[7]),
-    createdAt: instant(row[8]),
-    lastUsedAt: instant(row[9]),
-    idleExpiresAt: instant(row[10]),
-    expiresAt: instant(row[11]),
-    purgeAfter: instant(row[12]),
-    revokedAt: optionalInstant(row[13]),
-    revokeReason: text(row[14]),
-    client: json<ClientContext>(row[15]),
-    bindingKey: text(row[16]),
-    claims: json<Record<string, unknown>>(row[17]),
-    dpopJkt: text(row[18]),
+/**
+ * The session `rotation` left, from its row's {@link COLUMNS} (an array in that order): those as
+ * read, everything else as the rotation wrote it (`rotatedSession` of core).
+ */
+function rotated(row: unknown[], rotation: Rotation): SessionRecord {
+  const unchanged: SessionRecord = {
+    id: rotation.sessionId,
+    subject: row[0] as string,
+    clientId: row[1] as string,
+    createdAt: instant(row[2]),
+    expiresAt: instant(row[3]),
+    client: json<ClientContext>(row[4]),
+    bindingKey: text(row[5]),
+    claims: json<Record<string, unknown>>(row[6]),
+    dpopJkt: text(row[7]),
+    // Set by rotatedSession from the rotation:
+    generation: rotation.generation,
+    currentHash: rotation.successorHash,
+    previousHash: rotation.expectedHash,
+    sealedSuccessor: rotation.sealedSuccessor,
+    rotatedAt: rotation.rotatedAt,
+    lastUsedAt: rotation.rotatedAt,
+    idleExpiresAt: rotation.idleExpiresAt,
+    purgeAfter: rotation.purgeAfter,
+    revokedAt: null,
+    revokeReason: null,
   };
+  return rotatedSession(unchanged, rotation);
 }
 
 /** A parameter of a statement: how to read it from the rotation, and how the adapter encodes it. */
@@ -181,9 +178,8 @@ function rotateStatement(dialect: SqlDialect, { client, binding, proved }: Shape
 
 /**
  * MySQL: the row the UPDATE rotated, by primary key. By the time it is read the session may have
- * moved on (a caller within the grace window can get this successor and refresh it at once), so
- * the rotation's own values are laid over it (`rotatedSession`): what matters of the rest never
- * changes.
+ * moved on (a caller within the grace window can get this successor and refresh it at once); it
+ * reads only the columns no rotation changes, so the answer is still this caller's rotation.
  */
 const readBack = statement("mysql", [
   `SELECT ${SELECTED} FROM tokens_sessions WHERE id = `,
@@ -274,10 +270,10 @@ export function sqlRotation(
     const update = updateFor(rotation);
     if (dialect !== "mysql") {
       const [row] = await retrying(() => run(update, rotation, true));
-      return row ? fromRow(row) : null;
+      return row ? rotated(row, rotation) : null;
     }
     if ((await retrying(() => run(update, rotation, false))) !== 1) return null;
     const [row] = await retrying(() => run(readBack, rotation, true));
-    return row ? rotatedSession(fromRow(row), rotation) : null;
+    return row ? rotated(row, rotation) : null;
   };
 }

@@ -1,5 +1,5 @@
-import { rotatedSession } from "@tokens/core";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import type { Rotation } from "@tokens/core";
+import { and, entityKind, eq, inArray, sql } from "drizzle-orm";
 import type {
   MySqlDatabase,
   MySqlQueryResultHKT,
@@ -11,11 +11,13 @@ import {
   type DialectOps,
   endedBefore,
   endedIds,
+  parameterValues,
   type Queries,
   type Row,
+  rotationResult,
+  rotationResultColumns,
   rotationUpdate,
   type Tables,
-  toSession,
 } from "../shared.js";
 
 /**
@@ -47,6 +49,28 @@ function affectedRows(result: unknown): number {
   return Number(header.affectedRows ?? header.rowsAffected ?? 0);
 }
 
+/** The part of a mysql2 pool or connection (promise API) the rotation's UPDATE uses. */
+interface Mysql2Executor {
+  execute(sql: string, values: unknown[]): Promise<unknown>;
+}
+
+/**
+ * The mysql2 pool or connection under a Drizzle database (as Drizzle's session holds it, with
+ * the promise API), or `undefined` for other drivers. Recognized by Drizzle's own session class
+ * name, so that `mysql2` stays an optional peer.
+ */
+function mysql2Client(db: unknown): Mysql2Executor | undefined {
+  const session = (
+    db as {
+      session?: { constructor: { [entityKind]?: unknown }; client?: Partial<Mysql2Executor> };
+    }
+  ).session;
+  return session?.constructor[entityKind] === "MySql2Session" &&
+    typeof session.client?.execute === "function"
+    ? (session.client as Mysql2Executor)
+    : undefined;
+}
+
 /**
  * Conflicts that abort a statement (and roll back its transaction) and may not recur: 1213
  * (deadlock found) and 1205 (lock wait timeout, which InnoDB reports after rolling back the
@@ -72,9 +96,19 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
    * row's lock, each re-checks the WHERE after the one before it committed, and no two can
    * deadlock.
    */
-  const updates = byShape((rotation) =>
-    (rotationUpdate(queries, t, rotation) as unknown as { prepare(): Executable }).prepare(),
-  );
+  const mysql2 = mysql2Client(db);
+  const updates = byShape((shape): ((rotation: Rotation) => Promise<unknown>) => {
+    const update = rotationUpdate(queries, t, shape) as unknown as Buildable;
+    if (mysql2) {
+      // mysql2 itself, as a server-side prepared statement (parsed once per connection, where
+      // Drizzle sends the text to be parsed on every refresh), without Drizzle's wrapping.
+      const { sql: text, params } = update.toSQL();
+      const values = parameterValues(params);
+      return (rotation) => mysql2.execute(text, values(rotation));
+    }
+    const prepared = update.prepare();
+    return (rotation) => prepared.execute(rotation as unknown as Record<string, unknown>);
+  });
   /**
    * The row, read back by primary key for the columns the rotation does not set. Without a
    * transaction: only the caller whose UPDATE changed the row reads it, and `rotatedSession`
@@ -83,7 +117,7 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
    * the spent token lets another request do at once).
    */
   const read = db
-    .select()
+    .select(rotationResultColumns(t) as never)
     .from(sessions)
     .where(eq(sessions.id, sql.placeholder("sessionId")))
     .limit(1)
@@ -94,11 +128,11 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
     // meet one — the read takes no locks — and a refused UPDATE changed nothing.
     async rotate(rotation) {
       const values = rotation as unknown as Record<string, unknown>;
-      const updated = await updates.for(rotation).execute(values);
+      const updated = await updates.for(rotation)(rotation);
       if (affectedRows(updated) !== 1) return null;
       const [row] = (await read.execute(values)) as Row[];
       // Gone between the two statements (revoked, then purged, since): nothing to answer with.
-      return row ? rotatedSession(toSession(row), rotation) : null;
+      return row ? rotationResult(row, rotation) : null;
     },
 
     async purge(before, limit) {
@@ -121,7 +155,8 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
   };
 }
 
-/** A prepared statement of mysql2, as the store runs it. */
-interface Executable {
-  execute(values: Record<string, unknown>): Promise<unknown>;
+/** A built UPDATE of Drizzle's MySQL dialect, before it runs. */
+interface Buildable {
+  toSQL(): { sql: string; params: unknown[] };
+  prepare(): { execute(values: Record<string, unknown>): Promise<unknown> };
 }

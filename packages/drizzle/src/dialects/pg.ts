@@ -1,5 +1,5 @@
 import type { Rotation } from "@tokens/core";
-import { fillPlaceholders, getTableColumns, inArray } from "drizzle-orm";
+import { entityKind, inArray } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { PgTokensTables } from "../schema/pg.js";
 import {
@@ -7,11 +7,14 @@ import {
   type DialectOps,
   driverError,
   endedIds,
+  parameterValues,
   type Queries,
+  ROTATION_RESULT,
   type Row,
+  rotationResult,
+  rotationResultColumns,
   rotationUpdate,
   type Tables,
-  toSession,
 } from "../shared.js";
 import { pgliteClient, pgliteStatement } from "./pglite.js";
 
@@ -56,9 +59,35 @@ function statementLost(error: unknown): boolean {
   return code === "26000" || code === "42P05";
 }
 
+/** The part of a node-postgres pool or client the rotation uses. */
+interface NodePgQueryable {
+  query(config: {
+    name: string;
+    text: string;
+    values: unknown[];
+    rowMode: "array";
+    types: { getTypeParser(): (value: string) => string };
+  }): Promise<{ rows: unknown[][] }>;
+}
+
+/**
+ * The node-postgres pool or client under a Drizzle database, or `undefined` for other drivers.
+ * Recognized by Drizzle's own session class name, so that `pg` stays an optional peer.
+ */
+function nodePgClient(db: unknown): NodePgQueryable | undefined {
+  const session = (db as { session?: { constructor: { [entityKind]?: unknown } } }).session;
+  const client = (db as { $client?: Partial<NodePgQueryable> }).$client;
+  return session?.constructor[entityKind] === "NodePgSession" && typeof client?.query === "function"
+    ? (client as NodePgQueryable)
+    : undefined;
+}
+
+/** Every column as the text PostgreSQL sent: `rotationResult` reads text (and `Date`) alike. */
+const asText = { getTypeParser: () => (value: string) => value };
+
 /** The rotation's `UPDATE … RETURNING`, built; prepared by {@link pgOps}. */
 interface Returning {
-  returning(): {
+  returning(fields: Record<string, unknown>): {
     toSQL(): { sql: string; params: unknown[] };
     prepare(name: string): { execute(values: Record<string, unknown>): Promise<unknown[]> };
   };
@@ -86,6 +115,7 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
   const { sessions } = tables;
   const queries = db as unknown as Queries;
   const pglite = pgliteClient(db);
+  const nodePg = nodePgClient(db);
 
   /**
    * The rotation of one shape as one statement: the UPDATE's row lock serializes concurrent
@@ -98,25 +128,39 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
    * PGlite, whose driver is one of them, gets the statement through its protocol API instead
    * (see `pgliteStatement`).
    */
-  const statement = (rotation: Rotation) => {
-    const query = (rotationUpdate(queries, t, rotation) as unknown as Returning).returning();
+  const statement = (shape: Rotation): ((rotation: Rotation) => Promise<Row | undefined>) => {
+    const query = (rotationUpdate(queries, t, shape) as unknown as Returning).returning(
+      rotationResultColumns(t),
+    );
     const { sql: text, params } = query.toSQL();
     const name = named ? statementName(text) : "";
+    const values = parameterValues(params);
+    if (nodePg) {
+      // node-postgres itself: the same statement without Drizzle's per-query wrapping and
+      // per-column mapping, which cost a refresh more than the driver does.
+      return async (rotation) => {
+        const config = { name, text, values: values(rotation), rowMode: "array" as const };
+        const [row] = (await nodePg.query({ ...config, types: asText })).rows;
+        return row && (Object.fromEntries(ROTATION_RESULT.map((key, i) => [key, row[i]])) as Row);
+      };
+    }
     const prepared = query.prepare(name);
-    const viaDriver = async (values: Record<string, unknown>) =>
-      (await prepared.execute(values))[0] as Row | undefined;
+    const viaDriver = async (rotation: Rotation) =>
+      (await prepared.execute(rotation as unknown as Record<string, unknown>))[0] as
+        | Row
+        | undefined;
     if (!named || !pglite) return viaDriver;
-    const direct = pgliteStatement(pglite, name, text, Object.keys(getTableColumns(sessions)));
-    return async (values: Record<string, unknown>) => {
-      const read = await direct(fillPlaceholders(params, values));
-      return read === null ? viaDriver(values) : read;
+    const direct = pgliteStatement(pglite, name, text, [...ROTATION_RESULT]);
+    return async (rotation) => {
+      const read = await direct(values(rotation));
+      return read === null ? viaDriver(rotation) : read;
     };
   };
   /** The statements by shape, named or not as `named` was when they were built. */
   const statements = byShape(statement);
   const execute = async (rotation: Rotation) => {
-    const row = await statements.for(rotation)(rotation as unknown as Record<string, unknown>);
-    return row ? toSession(row) : null;
+    const row = await statements.for(rotation)(rotation);
+    return row ? rotationResult(row, rotation) : null;
   };
 
   return {

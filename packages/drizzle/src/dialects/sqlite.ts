@@ -7,9 +7,10 @@ import {
   endedIds,
   type Queries,
   type Row,
+  rotationResult,
+  rotationResultColumns,
   rotationUpdate,
   type Tables,
-  toSession,
 } from "../shared.js";
 
 /**
@@ -31,7 +32,9 @@ export type AnySQLiteDatabase = BaseSQLiteDatabase<
 
 /** The rotation's `UPDATE … RETURNING`, built; prepared by {@link sqliteOps}. */
 interface Returning {
-  returning(): { prepare(): { all(values: Record<string, unknown>): unknown } };
+  returning(fields: Record<string, unknown>): {
+    prepare(): { all(values: Record<string, unknown>): unknown };
+  };
 }
 
 /**
@@ -59,7 +62,9 @@ export function sqliteOps(db: AnySQLiteDatabase, tables: SQLiteTokensTables): Di
    * and synchronous drivers keep the statement compiled too.
    */
   const statements = byShape((rotation) =>
-    (rotationUpdate(queries, t, rotation) as unknown as Returning).returning().prepare(),
+    (rotationUpdate(queries, t, rotation) as unknown as Returning)
+      .returning(rotationResultColumns(t))
+      .prepare(),
   );
 
   return {
@@ -68,7 +73,7 @@ export function sqliteOps(db: AnySQLiteDatabase, tables: SQLiteTokensTables): Di
         .for(rotation)
         .all(rotation as unknown as Record<string, unknown>)) as Row[];
       const [row] = rows;
-      return row ? toSession(row) : null;
+      return row ? rotationResult(row, rotation) : null;
     },
 
     async purge(before, limit) {
