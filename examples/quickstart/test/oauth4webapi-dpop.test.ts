@@ -18,7 +18,13 @@ import {
 } from "jose";
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQuickstart, openStore, type OpenStore, type Quickstart } from "../src/index.js";
+import {
+  createQuickstart,
+  type OpenStore,
+  openStore,
+  type Quickstart,
+  type QuickstartOptions,
+} from "../src/index.js";
 
 // The server speaks plain HTTP on 127.0.0.1; oauth4webapi requires an explicit opt-in.
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
@@ -32,57 +38,79 @@ interface ProofParts {
   payload?: JWTPayload;
 }
 
-describe("quickstart with DPoP, through oauth4webapi", () => {
+let keyPair: CryptoKeyPair;
+let publicJwk: JWK;
+let dpop: oauth.DPoPHandle;
+beforeAll(async () => {
+  // Extractable only so that one test can put the private part in a proof's header.
+  keyPair = await generateKeyPair("ES256", { extractable: true });
+  publicJwk = await exportJWK(keyPair.publicKey);
+  dpop = oauth.DPoP(client, keyPair);
+});
+
+/** A proof signed with the client's key (jose), with any header or claim overridden. */
+function signedProof(htm: string, htu: string, parts: ProofParts = {}): Promise<string> {
+  return new SignJWT({ htm, htu, jti: crypto.randomUUID(), ...parts.payload })
+    .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: publicJwk, ...parts.header })
+    .setIssuedAt(parts.payload?.iat ?? Math.floor(Date.now() / 1000))
+    .sign(keyPair.privateKey);
+}
+
+/**
+ * The quickstart on 127.0.0.1 for the tests of one block, with its memory store, and its
+ * metadata as oauth4webapi discovered it.
+ */
+function serveQuickstart(options: Omit<QuickstartOptions, "issuer" | "store"> = {}) {
+  const served = {} as { base: string; as: oauth.AuthorizationServer };
   let server: Server;
-  let base: string;
   let quickstart: Quickstart;
   let opened: OpenStore;
-  let as: oauth.AuthorizationServer;
-  let keyPair: CryptoKeyPair;
-  let publicJwk: JWK;
-  let dpop: oauth.DPoPHandle;
-
   beforeAll(async () => {
     // The issuer is the server's own URL, known once it listens: serve through a late binding.
     server = createAdaptorServer({
       fetch: (request, env) => quickstart.app.fetch(request, env),
     }) as Server;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     opened = await openStore("memory:");
-    quickstart = await createQuickstart({ issuer: base, store: opened.store });
-    as = await oauth.processDiscoveryResponse(
-      new URL(base),
-      await oauth.discoveryRequest(new URL(base), { algorithm: "oauth2", ...insecure }),
+    quickstart = await createQuickstart({ ...options, issuer: served.base, store: opened.store });
+    const issuer = new URL(served.base);
+    served.as = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, { algorithm: "oauth2", ...insecure }),
     );
-    keyPair = await generateKeyPair("ES256");
-    publicJwk = await exportJWK(keyPair.publicKey);
-    dpop = oauth.DPoP(client, keyPair);
   });
   afterAll(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     await opened.close();
   });
+  return served;
+}
 
-  /** A proof signed with the client's key (jose), with any header or claim overridden. */
-  function signedProof(htm: string, htu: string, parts: ProofParts = {}): Promise<string> {
-    return new SignJWT({ htm, htu, jti: crypto.randomUUID(), ...parts.payload })
-      .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: publicJwk, ...parts.header })
-      .setIssuedAt(parts.payload?.iat ?? Math.floor(Date.now() / 1000))
-      .sign(keyPair.privateKey);
-  }
+/** Logs the demo user in, with a proof of the client's key when one is given. */
+function postLogin(base: string, proof?: string): Promise<Response> {
+  return fetch(`${base}/auth/login`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(proof === undefined ? {} : { dpop: proof }),
+    },
+    body: JSON.stringify({ username: "demo", password: "demo" }),
+  });
+}
+
+describe("quickstart with DPoP, through oauth4webapi", () => {
+  const served = serveQuickstart();
+  let base: string;
+  let as: oauth.AuthorizationServer;
+  beforeAll(() => {
+    ({ base, as } = served);
+  });
 
   /** Logs the demo user in with a proof of the client's key: the session is bound to it. */
   async function login(): Promise<TokenBody> {
-    const response = await fetch(`${base}/auth/login`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        dpop: await signedProof("POST", `${base}/auth/login`),
-      },
-      body: JSON.stringify({ username: "demo", password: "demo" }),
-    });
+    const response = await postLogin(base, await signedProof("POST", `${base}/auth/login`));
     expect(response.status).toBe(200);
     const body = (await response.json()) as TokenBody;
     expect(body.token_type).toBe("DPoP");
@@ -179,7 +207,10 @@ describe("quickstart with DPoP, through oauth4webapi", () => {
       .catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(oauth.ResponseBodyError);
     expect(refused).toMatchObject({ status: 400, error: "invalid_dpop_proof" });
-    const owner = await refreshWith(refresh_token, await signedProof("POST", as.token_endpoint as string));
+    const owner = await refreshWith(
+      refresh_token,
+      await signedProof("POST", as.token_endpoint as string),
+    );
     expect(owner.status).toBe(200);
   });
 
@@ -212,12 +243,10 @@ describe("quickstart with DPoP, through oauth4webapi", () => {
     [
       "whose jwk has its private part",
       async (htu) => {
-        const { privateKey } = await generateKeyPair("ES256", { extractable: true });
-        const jwk = await exportJWK(privateKey);
+        // The session's own key, its private part included: the thumbprint still matches.
+        const jwk = await exportJWK(keyPair.privateKey);
         expect(jwk.d).toEqual(expect.any(String));
-        return new SignJWT(claimsFor(htu))
-          .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk })
-          .sign(privateKey);
+        return signedProof("POST", htu, { header: { jwk } });
       },
     ],
     [
@@ -237,9 +266,67 @@ describe("quickstart with DPoP, through oauth4webapi", () => {
     ["that is missing", async () => undefined],
   ])("refuses a refresh proof %s with invalid_dpop_proof", async (_, makeProof) => {
     const { refresh_token } = await login();
-    await expectInvalidProof(await refreshWith(refresh_token, await makeProof(as.token_endpoint as string)));
+    await expectInvalidProof(
+      await refreshWith(refresh_token, await makeProof(as.token_endpoint as string)),
+    );
     // Refused before the store was asked: not reuse, the session lives on.
-    const owner = await refreshWith(refresh_token, await signedProof("POST", as.token_endpoint as string));
+    const owner = await refreshWith(
+      refresh_token,
+      await signedProof("POST", as.token_endpoint as string),
+    );
     expect(owner.status).toBe(200);
+  });
+});
+
+describe("quickstart with DPOP=required and DPOP_NONCE=true, through oauth4webapi", () => {
+  const served = serveQuickstart({ dpop: { policy: "required", requireNonce: true } });
+
+  it("refuses a login without a proof", async () => {
+    const response = await postLogin(served.base);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: "invalid_dpop_proof" });
+  });
+
+  it("hands out nonces that oauth4webapi picks up and retries with", async () => {
+    const { base, as } = served;
+    const htu = `${base}/auth/login`;
+    const first = await postLogin(base, await signedProof("POST", htu));
+    expect(first.status).toBe(400);
+    expect(await first.json()).toMatchObject({ error: "use_dpop_nonce" });
+    const nonce = first.headers.get("dpop-nonce");
+    expect(nonce).toEqual(expect.any(String));
+    const login = await postLogin(
+      base,
+      await signedProof("POST", htu, { payload: { nonce: nonce as string } }),
+    );
+    expect(login.status).toBe(200);
+    const { refresh_token } = (await login.json()) as TokenBody;
+
+    // A handle of its own: it has seen no nonce of this server yet.
+    const fresh = oauth.DPoP(client, keyPair);
+    const refresh = async () =>
+      oauth.processRefreshTokenResponse(
+        as,
+        client,
+        await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refresh_token, {
+          DPoP: fresh,
+          ...insecure,
+        }),
+      );
+    const refused = await refresh().catch((error: unknown) => error);
+    expect(oauth.isDPoPNonceError(refused)).toBe(true);
+    const result = await refresh();
+    expect(result.token_type).toBe("dpop");
+
+    // The token answer carried the next nonce: the resource request needs no retry.
+    const me = await oauth.protectedResourceRequest(
+      result.access_token,
+      "GET",
+      new URL(`${base}/api/me`),
+      undefined,
+      undefined,
+      { DPoP: fresh, ...insecure },
+    );
+    expect(me.status).toBe(200);
   });
 });

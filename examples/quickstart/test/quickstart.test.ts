@@ -176,7 +176,7 @@ describe("quickstart server", () => {
     const response = await fetch(`${base}/api/me`);
     expect(response.status).toBe(401);
     // Either scheme: a bearer token, or a DPoP-bound one with a proof (RFC 9449 §7.1).
-    expect(response.headers.get("www-authenticate")).toMatch(/^Bearer, DPoP algs="[A-Z0-9 ]+"$/);
+    expect(response.headers.get("www-authenticate")).toMatch(/^Bearer, DPoP algs="[A-Za-z0-9 ]+"$/);
   });
 
   it("runs the browser cookie flow: login, refresh, logout", async () => {

@@ -13,9 +13,9 @@ import {
   UseDpopNonceError,
 } from "@tokens/core";
 import { type AuthScheme, bearerChallenge, type Challenge, readBearer } from "./bearer.js";
-import { acceptedProofAlgorithms } from "./dpop.js";
 import { type Incoming, type Params, readParams, WebIncoming } from "./body.js";
 import { type CookieJar, type CookieOptions, createCookieJar } from "./cookie.js";
+import { acceptedProofAlgorithms } from "./dpop.js";
 import { nodeIncoming, toNodeHeaders } from "./node.js";
 import {
   type Answer,
@@ -567,6 +567,24 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
     });
   }
 
+  /**
+   * The claims of an access token to revoke, `undefined` when it is not a valid one. A token
+   * bound to a DPoP key needs a proof of that key, as using it would.
+   */
+  async function revocableClaims(
+    token: string,
+    incoming: Incoming,
+  ): Promise<AccessTokenClaims | undefined> {
+    try {
+      return await tokens.verifyAccessToken(token);
+    } catch (error) {
+      if (!(error instanceof TokensError && error.code === "invalid_token")) throw error;
+      if (error.reason !== "dpop_required") return undefined;
+    }
+    const dpop = { ...dpopOf(incoming, incoming.request()), scheme: "DPoP" as const };
+    return tokens.verifyAccessToken(token, { dpop });
+  }
+
   async function revoke(incoming: Incoming): Promise<Answer> {
     return guard(async () => {
       if (incoming.method !== "POST") return methodNotAllowed(POST_METHODS);
@@ -575,10 +593,7 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
       const { token, viaCookie } = presentedToken(incoming, params, "token");
       if (looksLikeJwt(token)) {
         // RFC 7009 §2.1 lets revoking an access token end its refresh tokens too.
-        const claims = await tokens.verifyAccessToken(token).catch((error: unknown) => {
-          if (error instanceof TokensError && error.code === "invalid_token") return undefined;
-          throw error;
-        });
+        const claims = await revocableClaims(token, incoming);
         if (claims !== undefined) await tokens.revokeSession(claims.sid, "logout");
       } else {
         await tokens.revoke(token);
@@ -653,7 +668,11 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
     const view = headersOf(request);
     const refuse = (status: 400 | 401, challenge: Challenge, error?: TokensError): AuthResult => {
       const answer = bearerChallenge(status, { dpopAlgorithms: proofAlgorithms, ...challenge });
-      return { ok: false, response: view.respond(answer), ...(error === undefined ? {} : { error }) };
+      return {
+        ok: false,
+        response: view.respond(answer),
+        ...(error === undefined ? {} : { error }),
+      };
     };
     const credential = readBearer(view.header("authorization"));
     if (credential.kind === "missing") return refuse(401, {});
@@ -669,7 +688,8 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
       });
       return { ok: true, claims };
     } catch (error) {
-      const challenge = error instanceof TokensError ? resourceChallenge(error, credential.scheme) : undefined;
+      const challenge =
+        error instanceof TokensError ? resourceChallenge(error, credential.scheme) : undefined;
       if (challenge !== undefined) return refuse(401, challenge, error as TokensError);
       const answer = tokensErrorResponse(error, retryAfter);
       if (answer !== undefined && error instanceof TokensError) {

@@ -4,13 +4,13 @@
  * servers on 127.0.0.1, real fetch.
  */
 import { createTokens, type DpopConfig, generateSigningKey, type Tokens } from "@tokens/core";
+import { type DpopTestKey, dpopKey, dpopProof } from "@tokens/core/testing";
 import { createHandlers, type HandlersOptions } from "@tokens/http";
 import { memoryStore } from "@tokens/memory";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { boundKey, type ProofKey, proof, proofKey } from "./fixtures/dpop.js";
 import { serveOnNode } from "./fixtures/node-server.js";
 import { createApp } from "./fixtures/web-app.js";
-import { AUDIENCE, ISSUER, listen, loginFromUrl, type SuiteServer } from "./suite.js";
+import { AUDIENCE, boundKey, ISSUER, listen, loginFromUrl, type SuiteServer } from "./suite.js";
 
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
 
@@ -41,9 +41,9 @@ function serverWith(dpop: DpopConfig, options: HandlersOptions = {}) {
   return state;
 }
 
-let key: ProofKey;
+let key: DpopTestKey;
 beforeAll(async () => {
-  key = await proofKey();
+  key = await dpopKey();
 });
 
 const refreshRequest = (refreshToken: string, dpop: string) => ({
@@ -60,7 +60,7 @@ describe("server nonces (requireNonce)", () => {
   async function loginForNonce(): Promise<{ body: TokenBody; nonce: string }> {
     const first = await fetch(url("/login"), {
       method: "POST",
-      headers: { dpop: await proof(key, { htm: "POST", htu: url("/login") }) },
+      headers: { dpop: await dpopProof(key, { htm: "POST", htu: url("/login") }) },
     });
     expect(first.status).toBe(400);
     expect(await first.json()).toMatchObject({ error: "use_dpop_nonce" });
@@ -69,7 +69,7 @@ describe("server nonces (requireNonce)", () => {
     const second = await fetch(url("/login"), {
       method: "POST",
       headers: {
-        dpop: await proof(key, { htm: "POST", htu: url("/login"), nonce: nonce as string }),
+        dpop: await dpopProof(key, { htm: "POST", htu: url("/login"), nonce: nonce as string }),
       },
     });
     expect(second.status).toBe(200);
@@ -89,7 +89,7 @@ describe("server nonces (requireNonce)", () => {
     const htu = url("/auth/token/refresh");
     const refused = await fetch(
       htu,
-      refreshRequest(body.refresh_token, await proof(key, { htm: "POST", htu })),
+      refreshRequest(body.refresh_token, await dpopProof(key, { htm: "POST", htu })),
     );
     expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ error: "use_dpop_nonce" });
@@ -97,7 +97,10 @@ describe("server nonces (requireNonce)", () => {
     expect(current).toEqual(expect.any(String));
     const accepted = await fetch(
       htu,
-      refreshRequest(body.refresh_token, await proof(key, { htm: "POST", htu, nonce: current as string })),
+      refreshRequest(
+        body.refresh_token,
+        await dpopProof(key, { htm: "POST", htu, nonce: current as string }),
+      ),
     );
     expect(accepted.status).toBe(200);
     expect(accepted.headers.get("dpop-nonce")).toEqual(expect.any(String));
@@ -110,7 +113,12 @@ describe("server nonces (requireNonce)", () => {
       fetch(htu, {
         headers: {
           authorization: `DPoP ${body.access_token}`,
-          dpop: await proof(key, { htm: "GET", htu, accessToken: body.access_token, ...claims }),
+          dpop: await dpopProof(key, {
+            htm: "GET",
+            htu,
+            accessToken: body.access_token,
+            ...claims,
+          }),
         },
       });
     const refused = await call({});
@@ -130,14 +138,14 @@ describe("proofs for a configured public origin (baseUrl)", () => {
   it("checks htu against the public origin, not the address the socket saw", async () => {
     const atSocket = await fetch(local("/login"), {
       method: "POST",
-      headers: { dpop: await proof(key, { htm: "POST", htu: local("/login") }) },
+      headers: { dpop: await dpopProof(key, { htm: "POST", htu: local("/login") }) },
     });
     expect(atSocket.status).toBe(400);
     expect(await atSocket.json()).toMatchObject({ error: "invalid_dpop_proof" });
 
     const login = await fetch(local("/login?sub=public"), {
       method: "POST",
-      headers: { dpop: await proof(key, { htm: "POST", htu: `${ISSUER}/login` }) },
+      headers: { dpop: await dpopProof(key, { htm: "POST", htu: `${ISSUER}/login` }) },
     });
     expect(login.status).toBe(200);
     const body = (await login.json()) as TokenBody;
@@ -145,14 +153,14 @@ describe("proofs for a configured public origin (baseUrl)", () => {
       local("/auth/token/refresh"),
       refreshRequest(
         body.refresh_token,
-        await proof(key, { htm: "POST", htu: `${ISSUER}/auth/token/refresh` }),
+        await dpopProof(key, { htm: "POST", htu: `${ISSUER}/auth/token/refresh` }),
       ),
     );
     expect(refreshed.status).toBe(200);
     const me = await fetch(local("/api/me"), {
       headers: {
         authorization: `DPoP ${body.access_token}`,
-        dpop: await proof(key, {
+        dpop: await dpopProof(key, {
           htm: "GET",
           htu: `${ISSUER}/api/me`,
           accessToken: body.access_token,
@@ -174,7 +182,7 @@ describe("DPoP turned off", () => {
     expect(metadata).not.toHaveProperty("dpop_signing_alg_values_supported");
     const login = await fetch(url("/login"), {
       method: "POST",
-      headers: { dpop: await proof(key, { htm: "POST", htu: url("/login") }) },
+      headers: { dpop: await dpopProof(key, { htm: "POST", htu: url("/login") }) },
     });
     const body = (await login.json()) as TokenBody;
     expect(body.token_type).toBe("Bearer");

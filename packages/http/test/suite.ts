@@ -15,12 +15,12 @@ import {
   type TokenStore,
   type Tokens,
 } from "@tokens/core";
-import { unknownRefreshToken } from "@tokens/core/testing";
+import { type DpopTestKey, dpopKey, dpopProof, unknownRefreshToken } from "@tokens/core/testing";
 import { createHandlers, type IssueRequestOptions, type TokenHandlers } from "@tokens/http";
 import { memoryStore } from "@tokens/memory";
 import { parseSetCookie } from "cookie";
+import { decodeJwt } from "jose";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { boundKey, type ProofKey, proof, proofKey } from "./fixtures/dpop.js";
 
 export interface SuiteServer {
   /** Origin of the running server, e.g. `http://127.0.0.1:43121`. */
@@ -38,6 +38,11 @@ export function loginFromUrl(url: URL): IssueRequestOptions | undefined {
   if (subject === "nobody") return undefined;
   const clientId = url.searchParams.get("client_id");
   return { subject, ...(clientId ? { clientId } : {}), claims: { role: "tester" } };
+}
+
+/** The `cnf.jkt` of an access token (RFC 9449 §6.1), read without verifying it. */
+export function boundKey(accessToken: string): string | undefined {
+  return (decodeJwt(accessToken).cnf as { jkt?: string } | undefined)?.jkt;
 }
 
 /** Starts a node `http.Server` on an ephemeral port and gives back its URL and closer. */
@@ -558,21 +563,21 @@ export function runHttpSuite(
     });
 
     describe("DPoP (RFC 9449)", () => {
-      let key: ProofKey;
-      let otherKey: ProofKey;
+      let key: DpopTestKey;
+      let otherKey: DpopTestKey;
       beforeAll(async () => {
-        [key, otherKey] = await Promise.all([proofKey(), proofKey()]);
+        [key, otherKey] = await Promise.all([dpopKey(), dpopKey()]);
       });
       const algs = () => `algs="${tokens.config.dpop.algorithms.join(" ")}"`;
       const refreshProof = (with_ = key) =>
-        proof(with_, { htm: "POST", htu: url(handlers.paths.refresh) });
+        dpopProof(with_, { htm: "POST", htu: url(handlers.paths.refresh) });
       const refreshBound = async (refreshToken: string, dpop?: string, headers = {}) =>
         refreshForm(
           { grant_type: "refresh_token", refresh_token: refreshToken },
           { ...headers, ...(dpop === undefined ? {} : { dpop }) },
         );
       async function boundLogin(headers: Record<string, string> = {}) {
-        const dpop = await proof(key, { htm: "POST", htu: url("/login") });
+        const dpop = await dpopProof(key, { htm: "POST", htu: url("/login") });
         const { response, body } = await login("", { ...headers, dpop });
         expect(body.token_type).toBe("DPoP");
         expect(boundKey(body.access_token)).toBe(key.jkt);
@@ -615,9 +620,7 @@ export function runHttpSuite(
         await expectProofRefused(
           await refreshBound(refreshToken as string, await refreshProof(otherKey)),
         );
-        expect((await refreshBound(refreshToken as string, await refreshProof())).status).toBe(
-          200,
-        );
+        expect((await refreshBound(refreshToken as string, await refreshProof())).status).toBe(200);
       });
 
       it("refuses a replayed proof", async () => {
@@ -631,9 +634,9 @@ export function runHttpSuite(
 
       it("refuses a proof for another URL or method", async () => {
         const { refreshToken } = await boundLogin();
-        const elsewhere = await proof(key, { htm: "POST", htu: url(handlers.paths.revoke) });
+        const elsewhere = await dpopProof(key, { htm: "POST", htu: url(handlers.paths.revoke) });
         await expectProofRefused(await refreshBound(refreshToken as string, elsewhere));
-        const asGet = await proof(key, { htm: "GET", htu: url(handlers.paths.refresh) });
+        const asGet = await dpopProof(key, { htm: "GET", htu: url(handlers.paths.refresh) });
         await expectProofRefused(await refreshBound(refreshToken as string, asGet));
       });
 
@@ -653,8 +656,28 @@ export function runHttpSuite(
       });
 
       it("refuses a login with an invalid proof with 400 invalid_dpop_proof", async () => {
-        const dpop = await proof(key, { htm: "POST", htu: url("/elsewhere") });
+        const dpop = await dpopProof(key, { htm: "POST", htu: url("/elsewhere") });
         await expectProofRefused(await post("/login", { headers: { dpop } }));
+      });
+
+      it("revokes a bound access token only with a proof of its key", async () => {
+        const { accessToken, refreshToken } = await boundLogin();
+        const revoke = (dpop?: string) =>
+          post(handlers.paths.revoke, {
+            headers: { ...FORM, ...(dpop === undefined ? {} : { dpop }) },
+            body: new URLSearchParams({ token: accessToken }).toString(),
+          });
+        await expectProofRefused(await revoke());
+        const htu = url(handlers.paths.revoke);
+        await expectProofRefused(
+          await revoke(await dpopProof(otherKey, { htm: "POST", htu, accessToken })),
+        );
+        expect((await revoke(await dpopProof(key, { htm: "POST", htu, accessToken }))).status).toBe(
+          200,
+        );
+        const after = await refreshBound(refreshToken as string, await refreshProof());
+        expect(after.status).toBe(400);
+        expect(await after.json()).toMatchObject({ error: "invalid_grant" });
       });
 
       it("keeps the cookie of a bound session when a refresh lacks the proof", async () => {
@@ -676,8 +699,10 @@ export function runHttpSuite(
           fetch(url("/api/me"), {
             headers: { authorization, ...(dpop === undefined ? {} : { dpop }) },
           });
-        const meProof = (accessToken: string, claims: Partial<Parameters<typeof proof>[1]> = {}) =>
-          proof(key, { htm: "GET", htu: url("/api/me"), accessToken, ...claims });
+        const meProof = (
+          accessToken: string,
+          claims: Partial<Parameters<typeof dpopProof>[1]> = {},
+        ) => dpopProof(key, { htm: "GET", htu: url("/api/me"), accessToken, ...claims });
         async function expectChallenge(response: Response, error: string) {
           expect(response.status).toBe(401);
           expect(response.headers.get("www-authenticate")).toMatch(
