@@ -350,7 +350,7 @@ function incomingOf(request: Request): Incoming {
   return nodeIncoming(request) ?? new WebIncoming(request);
 }
 
-/** The same for anything with `headers` (`authenticate` needs no more). */
+/** The same for anything with `headers` (`authenticate` reads no body). */
 function headersOf(request: { headers: Headers }): Pick<Incoming, "header" | "respond" | "path"> {
   return (
     nodeIncoming(request) ?? {

@@ -108,7 +108,12 @@ export function tokensErrorResponse(error: unknown, retryAfter: number): Answer 
       return oauthError(400, error.code, error.message);
     case "use_dpop_nonce":
       // RFC 9449 §8: the client retries with the nonce this header carries.
-      return oauthError(400, error.code, error.message, nonceHeader(error));
+      return oauthError(
+        400,
+        error.code,
+        error.message,
+        error instanceof UseDpopNonceError ? { "dpop-nonce": error.nonce } : {},
+      );
     case "invalid_token":
       return oauthError(401, error.code, error.message);
     case "temporarily_unavailable":
@@ -118,11 +123,6 @@ export function tokensErrorResponse(error: unknown, retryAfter: number): Answer 
     default:
       return undefined;
   }
-}
-
-/** The `DPoP-Nonce` header of a `use_dpop_nonce` error. */
-export function nonceHeader(error: TokensError): Record<string, string> {
-  return error instanceof UseDpopNonceError ? { "dpop-nonce": error.nonce } : {};
 }
 
 /** The generic answer to a server fault: no detail leaks to the client. */
