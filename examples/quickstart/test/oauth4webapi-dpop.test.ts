@@ -2,10 +2,13 @@
  * The quickstart with DPoP (RFC 9449) on, driven by a client written elsewhere: oauth4webapi's
  * own DPoP support refreshes and calls /api/me with proofs; proofs crafted by hand (jose, or a
  * JWS put together byte by byte where jose refuses to make one) are each refused with the RFC
- * error. The real server on 127.0.0.1, real fetch.
+ * error. The real server on 127.0.0.1 with its embedded SQLite store, real fetch.
  */
+import { mkdtemp, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createAdaptorServer } from "@hono/node-server";
 import {
   base64url,
@@ -57,14 +60,15 @@ function signedProof(htm: string, htu: string, parts: ProofParts = {}): Promise<
 }
 
 /**
- * The quickstart on 127.0.0.1 for the tests of one block, with its memory store, and its
- * metadata as oauth4webapi discovered it.
+ * The quickstart on 127.0.0.1 for the tests of one block, with its default store (embedded
+ * SQLite, in a directory of its own), and its metadata as oauth4webapi discovered it.
  */
 function serveQuickstart(options: Omit<QuickstartOptions, "issuer" | "store"> = {}) {
   const served = {} as { base: string; as: oauth.AuthorizationServer };
   let server: Server;
   let quickstart: Quickstart;
   let opened: OpenStore;
+  let dir: string;
   beforeAll(async () => {
     // The issuer is the server's own URL, known once it listens: serve through a late binding.
     server = createAdaptorServer({
@@ -72,7 +76,8 @@ function serveQuickstart(options: Omit<QuickstartOptions, "issuer" | "store"> = 
     }) as Server;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     served.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    opened = await openStore("memory:");
+    dir = await mkdtemp(join(tmpdir(), "tokens-quickstart-dpop-"));
+    opened = await openStore(`file:${join(dir, "tokens.db")}`);
     quickstart = await createQuickstart({ ...options, issuer: served.base, store: opened.store });
     const issuer = new URL(served.base);
     served.as = await oauth.processDiscoveryResponse(
@@ -84,6 +89,7 @@ function serveQuickstart(options: Omit<QuickstartOptions, "issuer" | "store"> = 
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     await opened.close();
+    await rm(dir, { recursive: true, force: true });
   });
   return served;
 }
