@@ -45,5 +45,6 @@ export function createTokens(config: TokensConfig): Tokens {
     verifyAccessToken: (token, options) => verifyAccessToken(ctx, token, options),
     jwks: async () => ({ keys: ctx.keys.publicJwks.map((key) => ({ ...key })) }),
     purge: (options) => purge(ctx, options),
+    dpopNonce: () => ctx.dpop.nonce(),
   };
 }

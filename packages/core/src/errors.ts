@@ -8,7 +8,9 @@ export type TokensErrorCode =
   | "invalid_token"
   | "unsupported_grant_type"
   | "temporarily_unavailable"
-  | "invalid_configuration";
+  | "invalid_configuration"
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce";
 
 /**
  * Why exactly a token or request was refused. Stable, more specific than `code`.
@@ -25,6 +27,12 @@ export type TokensErrorCode =
  * - `reserved_claim`: custom claims tried to set a claim tokens owns.
  * - `store_unavailable`: the store could not be reached or failed mid-operation.
  * - `invalid_option`: a configuration value is missing or out of range.
+ * - `dpop_invalid`: a DPoP proof is malformed or fails a check (`typ`, `alg`, `jwk`, signature,
+ *   `htm`, `htu`, `iat`, `jti`, `ath`).
+ * - `dpop_replayed`: the proof's `jti` was already used within the proof window.
+ * - `dpop_key_mismatch`: the proof was made with another key than the session's or token's.
+ * - `dpop_required`: a proof is required (bound session or token, policy `"required"`) and none came.
+ * - `dpop_nonce_required`: the server demands a nonce and the proof carries none, or an old one.
  */
 export type TokensErrorReason =
   | "malformed"
@@ -41,7 +49,12 @@ export type TokensErrorReason =
   | "unsupported_algorithm"
   | "reserved_claim"
   | "store_unavailable"
-  | "invalid_option";
+  | "invalid_option"
+  | "dpop_invalid"
+  | "dpop_replayed"
+  | "dpop_key_mismatch"
+  | "dpop_required"
+  | "dpop_nonce_required";
 
 /**
  * Base class of every error tokens throws on purpose. Never carries a token secret.
@@ -151,5 +164,51 @@ export class StoreUnavailableError extends TokensError {
 export class ConfigurationError extends TokensError {
   constructor(message: string) {
     super("invalid_configuration", "invalid_option", message);
+  }
+}
+
+/**
+ * A DPoP proof (RFC 9449) was missing, invalid, replayed or made with the wrong key:
+ * `invalid_dpop_proof`. HTTP layers answer 400 at the token endpoint and 401 with
+ * `WWW-Authenticate: DPoP error="invalid_dpop_proof"` at a resource.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await tokens.refresh(token, { dpop: { proof: request.headers.get("dpop"), method, url } });
+ * } catch (error) {
+ *   if (error instanceof InvalidDpopProofError && error.reason === "dpop_key_mismatch") audit(error);
+ *   throw error;
+ * }
+ * ```
+ */
+export class InvalidDpopProofError extends TokensError {
+  constructor(
+    reason: "dpop_invalid" | "dpop_replayed" | "dpop_key_mismatch" | "dpop_required",
+    message: string,
+  ) {
+    super("invalid_dpop_proof", reason, message);
+  }
+}
+
+/**
+ * The server demands a DPoP nonce (RFC 9449 §8, §9) and the proof carried none or a stale one:
+ * `use_dpop_nonce`. Send `nonce` as the `DPoP-Nonce` response header; the client retries with
+ * a proof that carries it.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof UseDpopNonceError) {
+ *   return Response.json({ error: error.code }, { status: 400, headers: { "DPoP-Nonce": error.nonce } });
+ * }
+ * ```
+ */
+export class UseDpopNonceError extends TokensError {
+  /** The nonce the next proof must carry. */
+  readonly nonce: string;
+
+  constructor(nonce: string, message: string) {
+    super("use_dpop_nonce", "dpop_nonce_required", message);
+    this.nonce = nonce;
   }
 }

@@ -1,6 +1,7 @@
 export { createTokens } from "./create-tokens.js";
 export {
   ConfigurationError,
+  InvalidDpopProofError,
   InvalidGrantError,
   InvalidRequestError,
   InvalidTokenError,
@@ -8,6 +9,7 @@ export {
   TokensError,
   type TokensErrorCode,
   type TokensErrorReason,
+  UseDpopNonceError,
 } from "./errors.js";
 export { generateSigningKey } from "./generate-signing-key.js";
 export { rotatedSession, sessionFields } from "./session-fields.js";
@@ -16,6 +18,10 @@ export type {
   AccessTokenClaims,
   BindingFieldPolicy,
   BindingPolicy,
+  DpopAlgorithm,
+  DpopConfig,
+  DpopPolicy,
+  DpopRequest,
   IpBindingPolicy,
   IssueOptions,
   JsonWebKeySet,

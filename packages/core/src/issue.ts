@@ -3,6 +3,7 @@ import { RESERVED_CLAIMS, tokenResponse } from "./internal/access-token.js";
 import { bindingKey } from "./internal/binding.js";
 import { randomId } from "./internal/bytes.js";
 import type { Context } from "./internal/context.js";
+import { policyFor, presentedProof, proofRequired } from "./internal/dpop.js";
 import { purgeAfter } from "./internal/expiry.js";
 import { clientContext, requireString } from "./internal/input.js";
 import { formatToken, hashSecret, newSecret, type TagKey } from "./internal/refresh-token.js";
@@ -24,6 +25,7 @@ export async function issue(ctx: Context, options: IssueOptions): Promise<TokenR
       : requireString("clientId", options.clientId);
   const client = clientContext(options.client) ?? null;
   const claims = appClaims(options.claims);
+  const dpopJkt = await boundKey(ctx, clientId, options);
 
   const now = ctx.now();
   const secret = newSecret();
@@ -50,7 +52,7 @@ export async function issue(ctx: Context, options: IssueOptions): Promise<TokenR
     client,
     bindingKey: bindingKey(client, ctx.config.binding),
     claims,
-    dpopJkt: null,
+    dpopJkt,
   };
   await storeCall("issue", ctx.store.createSession(session));
   ctx.emit({ type: "session_created", at: createdAt, sessionId: session.id, subject, clientId });
@@ -60,7 +62,24 @@ export async function issue(ctx: Context, options: IssueOptions): Promise<TokenR
     { sessionId: session.id, generation: 0, secret },
     ctx.keys.tagKeys[0] as TagKey,
   );
-  return tokenResponse(ctx, session, token, now);
+  return tokenResponse(ctx, session, token, now, dpopJkt);
+}
+
+/**
+ * The DPoP key the new session is bound to: the proof's, when the policy is not `"off"` and a
+ * valid proof came; `null` without one, unless the policy requires it.
+ */
+async function boundKey(
+  ctx: Context,
+  clientId: string,
+  options: IssueOptions,
+): Promise<string | null> {
+  const policy = policyFor(ctx, clientId, options.dpopPolicy);
+  if (policy === "off") return null;
+  const request = presentedProof(options.dpop);
+  if (request) return ctx.dpop.verify(request);
+  if (policy === "required") throw proofRequired(`client "${clientId}" must present a DPoP proof`);
+  return null;
 }
 
 /** Revokes the subject's oldest live sessions beyond the cap (the new one is the newest). */

@@ -1,8 +1,14 @@
-import { InvalidGrantError, InvalidRequestError, StoreUnavailableError } from "./errors.js";
+import {
+  InvalidDpopProofError,
+  InvalidGrantError,
+  InvalidRequestError,
+  StoreUnavailableError,
+} from "./errors.js";
 import { tokenResponse } from "./internal/access-token.js";
 import { bindingKey, bindingMismatches } from "./internal/binding.js";
 import { timingSafeEqual } from "./internal/bytes.js";
 import type { Context } from "./internal/context.js";
+import { accessTokenKey, presentedProof, proofRequired } from "./internal/dpop.js";
 import { purgeAfter } from "./internal/expiry.js";
 import { clientContext, requireString } from "./internal/input.js";
 import {
@@ -18,7 +24,7 @@ import {
 } from "./internal/refresh-token.js";
 import { storeCall } from "./internal/store-call.js";
 import type { ClientContext, SessionRecord } from "./store.js";
-import type { RefreshOptions, TokenResponse } from "./types.js";
+import type { DpopRequest, RefreshOptions, TokenResponse } from "./types.js";
 
 const MAX_TOKEN_LENGTH = 4096;
 
@@ -35,6 +41,11 @@ const MAX_TOKEN_LENGTH = 4096;
  * - an older generation → reuse: the session is revoked;
  * - anything else (a generation the session never reached, as after a restore from backup) →
  *   not recognized, and the session is left alone.
+ *
+ * DPoP: a proof is verified after the tag and before the store is asked, and the rotation names
+ * its key, so the one write also refuses a bound session without its key. On the read path a
+ * bound session is checked for its key before anything else: a request without it is refused
+ * and never revokes, never counts as reuse, never gets the grace answer.
  */
 export async function refresh(
   ctx: Context,
@@ -45,12 +56,17 @@ export async function refresh(
   const client = clientContext(options?.client);
   const clientId =
     options?.clientId === undefined ? undefined : requireString("client_id", options.clientId);
+  const request = presentedProof(options?.dpop);
+  // The proven key; `undefined` while a proof is left unchecked because no client uses DPoP
+  // (it is checked only if the session turns out to be bound).
+  let proven: string | null | undefined = null;
+  if (request) proven = ctx.dpop.inUse ? await ctx.dpop.verify(request) : undefined;
   const hash = hashSecret(token.secret);
 
   // An IP policy compares networks, which a store cannot: the session is read first.
   if (ctx.config.binding.ip === "off") {
     const binding = bindingKey(client, ctx.config.binding);
-    const rotated = await rotate(ctx, token, hash, clientId, binding);
+    const rotated = await rotate(ctx, token, hash, clientId, binding, proven ?? null);
     if (rotated) return rotated;
   }
   // Two reads suffice: a lost compare-and-set means the row moved on (or was revoked), and
@@ -60,12 +76,16 @@ export async function refresh(
     if (!session) throw notRecognized();
     const now = ctx.now();
     checkSession(session, now, clientId);
+    if (session.dpopJkt !== null) {
+      if (proven === undefined) proven = await ctx.dpop.verify(request as DpopRequest);
+      checkDpopKey(session.dpopJkt, proven);
+    }
     const mismatched = bindingMismatches(session.client, client, ctx.config.binding);
 
     if (timingSafeEqual(hash, session.currentHash)) {
       if (mismatched.length > 0) return bindingMismatch(ctx, session, mismatched, client, now);
       // The binding was just compared in full (a key from an older policy may differ).
-      const rotated = await rotate(ctx, token, hash, clientId, undefined);
+      const rotated = await rotate(ctx, token, hash, clientId, undefined, proven ?? null);
       if (rotated) return rotated;
       continue;
     }
@@ -81,7 +101,8 @@ export async function refresh(
           generation: session.generation,
         });
         const live = { sessionId: session.id, generation: session.generation, secret: successor };
-        return tokenResponse(ctx, session, formatToken(live, activeTagKey(ctx)), now);
+        const jkt = accessTokenKey(ctx, session, proven ?? null);
+        return tokenResponse(ctx, session, formatToken(live, activeTagKey(ctx)), now, jkt);
       }
     }
     if (token.generation < session.generation)
@@ -112,6 +133,18 @@ function notRecognized(): InvalidGrantError {
 
 function activeTagKey(ctx: Context): TagKey {
   return ctx.keys.tagKeys[0] as TagKey;
+}
+
+/** A bound session refreshes only with a proof made with its key. */
+function checkDpopKey(bound: string, proven: string | null): void {
+  if (proven === null)
+    throw proofRequired("the session is bound to a DPoP key: a proof is required");
+  if (!timingSafeEqual(proven, bound)) {
+    throw new InvalidDpopProofError(
+      "dpop_key_mismatch",
+      "the DPoP proof was made with another key",
+    );
+  }
 }
 
 function checkSession(session: SessionRecord, now: number, clientId: string | undefined): void {
@@ -165,8 +198,8 @@ async function bindingMismatch(
 }
 
 /**
- * The one conditional write: the store checks what `checkSession` and the binding key (when
- * given) would, and rotates in the same statement. `null` when it refused, for any reason: the
+ * The one conditional write: the store checks what `checkSession`, the binding key (when
+ * given) and `checkDpopKey` would, and rotates in the same statement. `null` when it refused, for any reason: the
  * caller then reads the session and decides, with the exact error and events.
  */
 async function rotate(
@@ -175,6 +208,7 @@ async function rotate(
   hash: string,
   clientId: string | undefined,
   binding: string | null | undefined,
+  proven: string | null,
 ): Promise<TokenResponse | null> {
   const now = ctx.now();
   const secret = newSecret();
@@ -194,7 +228,7 @@ async function rotate(
       purgeAfter: purgeAfter(ctx.config, idleExpiresAt),
       ...(clientId === undefined ? {} : { clientId }),
       ...(binding === undefined ? {} : { bindingKey: binding }),
-      dpopJkt: null,
+      dpopJkt: proven,
     }),
   );
   if (!session) return null;
@@ -206,7 +240,8 @@ async function rotate(
     generation,
   });
   const successor = { sessionId: session.id, generation, secret };
-  return tokenResponse(ctx, session, formatToken(successor, activeTagKey(ctx)), now);
+  const jkt = accessTokenKey(ctx, session, proven);
+  return tokenResponse(ctx, session, formatToken(successor, activeTagKey(ctx)), now, jkt);
 }
 
 /** The immediate predecessor of the live token, presented within the grace window. */

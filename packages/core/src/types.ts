@@ -30,6 +30,82 @@ export interface BindingPolicy {
   onMismatch?: "reject" | "revoke";
 }
 
+/**
+ * Whether DPoP (RFC 9449) is used for a client's sessions:
+ * - `"off"`: `DPoP` headers are ignored; tokens are Bearer tokens.
+ * - `"allowed"`: a session issued with a valid proof is bound to its key; without one, Bearer.
+ * - `"required"`: issue refuses a request without a valid proof (public clients made to use it).
+ */
+export type DpopPolicy = "off" | "allowed" | "required";
+
+/** The asymmetric JWS algorithms a DPoP proof may be signed with. */
+export type DpopAlgorithm =
+  | "EdDSA"
+  | "ES256"
+  | "ES384"
+  | "ES512"
+  | "PS256"
+  | "PS384"
+  | "PS512"
+  | "RS256"
+  | "RS384"
+  | "RS512";
+
+/**
+ * DPoP (RFC 9449): sessions bound to a key pair the client holds. Durations are in seconds.
+ *
+ * @example
+ * ```ts
+ * const tokens = createTokens({
+ *   issuer, audience, keys, store,
+ *   dpop: { policy: "allowed", clients: { spa: "required" }, requireNonce: true },
+ * });
+ * ```
+ */
+export interface DpopConfig {
+  /** Policy for clients not listed in `clients`. Default `"allowed"`. */
+  policy?: DpopPolicy;
+  /** Policy per `client_id`, e.g. `{ spa: "required" }`. */
+  clients?: Record<string, DpopPolicy>;
+  /**
+   * Algorithms accepted in proofs: asymmetric only (`none` and `HS*` are refused as
+   * configuration). Default `["ES256", "EdDSA", "ES384", "PS256", "RS256"]`.
+   */
+  algorithms?: DpopAlgorithm[];
+  /** How long a proof is accepted after its `iat` (plus `clockTolerance` either side). Default 60. */
+  proofMaxAge?: number;
+  /** Demand a server nonce in every proof (RFC 9449 §8, §9). Default `false`. */
+  requireNonce?: boolean;
+  /** How long one nonce is current; the previous one is still accepted. Default 300. */
+  nonceLifetime?: number;
+  /**
+   * How many proof `jti` values one instance remembers to refuse replays (the bound of the
+   * replay cache; beyond it the oldest are forgotten first). Default 100 000.
+   */
+  replayCacheSize?: number;
+}
+
+/**
+ * The DPoP parts of an HTTP request, as the HTTP layer saw them.
+ *
+ * @example
+ * ```ts
+ * const dpop: DpopRequest = {
+ *   proof: request.headers.get("dpop"),
+ *   method: request.method,
+ *   url: "https://auth.example.com/auth/token",
+ * };
+ * ```
+ */
+export interface DpopRequest {
+  /** The request's `DPoP` header value; `undefined`/`null` when absent. */
+  proof: string | null | undefined;
+  /** The HTTP method, e.g. `"POST"`. */
+  method: string;
+  /** The request's absolute URL as the client addressed it; query and fragment are ignored. */
+  url: string;
+}
+
 /** Events for audit logs and alerting. Never contain a token or secret. */
 export type TokensEvent =
   | { type: "session_created"; at: Date; sessionId: string; subject: string; clientId: string }
@@ -95,6 +171,8 @@ export interface TokensConfig {
   now?: () => number;
   /** Called for every event; may be async. Errors it throws are swallowed. */
   onEvent?: (event: TokensEvent) => void | Promise<void>;
+  /** DPoP (RFC 9449) settings. Default: allowed for every client, no nonce. */
+  dpop?: DpopConfig;
 }
 
 /** What the app passes to {@link Tokens.issue} once it has authenticated the user. */
@@ -107,6 +185,10 @@ export interface IssueOptions {
   client?: ClientContext;
   /** App claims for every access token of this session. Reserved claims may not be set. */
   claims?: Record<string, unknown>;
+  /** The request's DPoP proof: with a valid one (and a policy other than `"off"`) the session is bound to its key. */
+  dpop?: DpopRequest;
+  /** The DPoP policy for this call, instead of the client's. */
+  dpopPolicy?: DpopPolicy;
 }
 
 /** Options of {@link Tokens.refresh}. */
@@ -115,6 +197,8 @@ export interface RefreshOptions {
   client?: ClientContext;
   /** The `client_id` the request named, if any: must equal the session's. */
   clientId?: string;
+  /** The request's DPoP proof: required, with the session's key, for a bound session. */
+  dpop?: DpopRequest;
 }
 
 /** Public view of a session: what a devices page or a cookie needs. */
@@ -133,7 +217,8 @@ export interface SessionInfo {
 /** The token pair: RFC 6749 §5.1 fields, plus the session. */
 export interface TokenResponse {
   access_token: string;
-  token_type: "Bearer";
+  /** `"DPoP"` when the access token is bound to a key (carries `cnf.jkt`). */
+  token_type: "Bearer" | "DPoP";
   /** Access-token lifetime in seconds. */
   expires_in: number;
   refresh_token: string;
@@ -150,6 +235,8 @@ export interface AccessTokenClaims {
   jti: string;
   client_id: string;
   sid: string;
+  /** RFC 9449 §6: the thumbprint of the DPoP key the token is bound to. */
+  cnf?: { jkt: string };
   [claim: string]: unknown;
 }
 
@@ -162,6 +249,12 @@ export interface VerifyOptions {
   checkSession?: boolean;
   /** Accept only this audience (must be one of the configured ones). Default: any configured. */
   audience?: string;
+  /**
+   * The request's DPoP parts and the `Authorization` scheme it used. A bound token (`cnf.jkt`)
+   * needs the `DPoP` scheme and a proof made with its key, carrying its `ath`; an unbound one
+   * is refused under the `DPoP` scheme.
+   */
+  dpop?: DpopRequest & { scheme: "Bearer" | "DPoP" };
 }
 
 /** The public JWK set. */
@@ -189,6 +282,11 @@ export interface Tokens {
   jwks(): Promise<JsonWebKeySet>;
   /** Delete ended sessions in batches; resolves how many were deleted. */
   purge(options?: { batchSize?: number }): Promise<number>;
+  /**
+   * The current DPoP nonce, for a `DPoP-Nonce` response header; only meaningful with
+   * `dpop.requireNonce`. Stateless: every instance with the same signing keys makes the same.
+   */
+  dpopNonce(): string;
   /** The resolved configuration (durations in seconds). */
   readonly config: ResolvedConfig;
 }
@@ -206,6 +304,7 @@ export interface ResolvedConfig {
   maxSessionsPerSubject: number;
   defaultClientId: string;
   purgeRetention: number;
+  dpop: Required<DpopConfig>;
 }
 
 export type { SessionRecord };

@@ -1,5 +1,7 @@
-import { InvalidRequestError, InvalidTokenError } from "./errors.js";
+import { InvalidDpopProofError, InvalidRequestError, InvalidTokenError } from "./errors.js";
+import { timingSafeEqual } from "./internal/bytes.js";
 import type { Context } from "./internal/context.js";
+import { presentedProof, proofRequired } from "./internal/dpop.js";
 import { claimCheckFailed, verifyCompact } from "./internal/jws.js";
 import { storeCall } from "./internal/store-call.js";
 import type { AccessTokenClaims, VerifyOptions } from "./types.js";
@@ -15,6 +17,9 @@ const REQUIRED_CLAIMS = ["iss", "aud", "sid", "client_id", "jti", "iat", "exp", 
  * algorithm (so `none`, HS/RS confusion and foreign keys fail), `typ: at+jwt`, `iss`, `aud`,
  * `exp`/`nbf`/`iat` with the configured leeway. Header members that point at keys (`jku`,
  * `x5u`, `jwk`, `x5c`) are never followed. See `Tokens.verifyAccessToken`.
+ *
+ * A token bound to a DPoP key (`cnf.jkt`) is accepted only under the `DPoP` scheme with a valid
+ * proof made with that key and carrying the token's hash (`ath`), RFC 9449 §7.
  */
 export async function verifyAccessToken(
   ctx: Context,
@@ -37,8 +42,46 @@ export async function verifyAccessToken(
     payload,
     audience === undefined ? ctx.config.audience : [audience],
   );
+  if (claims.cnf !== undefined || options?.dpop !== undefined) {
+    await checkDpop(ctx, token, claims, options?.dpop);
+  }
   if (options?.checkSession) await checkSession(ctx, claims);
   return claims;
+}
+
+/** RFC 9449 §7: the scheme matches the token's binding, and a bound token comes with its proof. */
+async function checkDpop(
+  ctx: Context,
+  token: string,
+  claims: AccessTokenClaims,
+  dpop: VerifyOptions["dpop"],
+): Promise<void> {
+  const scheme = dpop?.scheme;
+  if (dpop !== undefined && scheme !== "Bearer" && scheme !== "DPoP") {
+    throw new InvalidRequestError("malformed", 'dpop.scheme must be "Bearer" or "DPoP"');
+  }
+  const { cnf } = claims;
+  if (cnf === undefined) {
+    if (scheme === "DPoP") {
+      throw new InvalidTokenError("invalid_claims", "the access token is not bound to a DPoP key");
+    }
+    return;
+  }
+  if (typeof cnf !== "object" || cnf === null || typeof cnf.jkt !== "string") {
+    throw claimCheckFailed("cnf");
+  }
+  if (scheme !== "DPoP") {
+    throw new InvalidTokenError("dpop_required", "the access token is bound to a DPoP key");
+  }
+  const request = presentedProof(dpop);
+  if (!request) throw proofRequired("the access token is bound to a DPoP key: a proof is required");
+  const jkt = await ctx.dpop.verify(request, token);
+  if (!timingSafeEqual(jkt, cnf.jkt)) {
+    throw new InvalidDpopProofError(
+      "dpop_key_mismatch",
+      "the DPoP proof was made with another key",
+    );
+  }
 }
 
 /** RFC 9068 §4 claim checks on a payload whose signature is valid. */

@@ -1,11 +1,11 @@
 import { createHash, createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { hmacKey } from "../src/internal/hmac.js";
 import { nodeCrypto, usePortableCrypto } from "../src/internal/jws-crypto.js";
 import {
   formatToken,
   hashSecret,
   hasValidTag,
-  hmacKey,
   newSecret,
   openSealed,
   type ParsedToken,

@@ -1,6 +1,9 @@
 import { ConfigurationError } from "../errors.js";
 import type { TokenStore } from "../store.js";
 import type { ResolvedConfig, TokensConfig, TokensEvent } from "../types.js";
+import { count, DAY, seconds } from "./config-values.js";
+import { resolveDpop } from "./dpop-config.js";
+import { DpopVerifier } from "./dpop-proof.js";
 import { KeyRing } from "./key-ring.js";
 
 /** Everything an operation needs: resolved settings, the store, the keys, time and events. */
@@ -12,9 +15,9 @@ export interface Context {
   emit: (event: TokensEvent) => void;
   /** Whether an event hook is configured (so events worth an extra read are wanted). */
   observed: boolean;
+  /** Checks DPoP proofs and makes nonces. */
+  dpop: DpopVerifier;
 }
-
-const DAY = 86_400;
 
 /** The methods of the store contract, all of them required. */
 export const STORE_METHODS = [
@@ -66,16 +69,20 @@ export function createContext(config: TokensConfig): Context {
     maxSessionsPerSubject: count("maxSessionsPerSubject", config.maxSessionsPerSubject),
     defaultClientId: config.defaultClientId ?? "default",
     purgeRetention: seconds("purgeRetention", config.purgeRetention, DAY, 0),
+    dpop: resolveDpop(config.dpop),
   };
   if (typeof resolved.defaultClientId !== "string" || resolved.defaultClientId.length === 0) {
     throw new ConfigurationError("defaultClientId: a non-empty string is required");
   }
   const onEvent = config.onEvent;
+  const keys = new KeyRing(config.keys, config.activeKeyId);
+  const now = config.now ?? Date.now;
   return {
     config: resolved,
     store,
-    keys: new KeyRing(config.keys, config.activeKeyId),
-    now: config.now ?? Date.now,
+    keys,
+    now,
+    dpop: new DpopVerifier(resolved, keys.nonceKey, now),
     observed: onEvent !== undefined,
     // Hooks are for audit and alerting: they must never break or slow the token flow.
     emit: onEvent
@@ -86,28 +93,4 @@ export function createContext(config: TokensConfig): Context {
         }
       : () => {},
   };
-}
-
-function seconds(
-  name: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  max = 10 * 365 * DAY,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
-    throw new ConfigurationError(
-      `${name}: expected seconds between ${min} and ${max}, got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
-function count(name: string, value: unknown): number {
-  if (value === undefined) return Number.POSITIVE_INFINITY;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new ConfigurationError(`${name}: expected a positive integer, got ${String(value)}`);
-  }
-  return value;
 }

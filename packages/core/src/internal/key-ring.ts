@@ -1,6 +1,8 @@
 import { base64url, type JWK } from "jose";
 import { ConfigurationError } from "../errors.js";
 import type { SigningAlgorithm, SigningKey } from "../types.js";
+import { utf8 } from "./bytes.js";
+import { derivedHmacKey, type HmacKey } from "./hmac.js";
 import { cachedHeaders, encodeHeader } from "./jws.js";
 import { type SignatureOps, signatureOps } from "./jws-crypto.js";
 import { type TagKey, tagKey } from "./refresh-token.js";
@@ -13,7 +15,19 @@ const KEY_SHAPE: Record<SigningAlgorithm, { kty: string; crv?: string; secret: "
   HS256: { kty: "oct", secret: "k" },
 };
 
-const PRIVATE_MEMBERS = new Set(["d", "p", "q", "dp", "dq", "qi", "oth", "k"]);
+const NONCE_KEY_INFO = utf8.encode("tokens/dpop/nonce-key/v1");
+
+/** The JWK members that hold private or secret key material (RFC 7517, RFC 7518 §6). */
+export const PRIVATE_MEMBERS: ReadonlySet<string> = new Set([
+  "d",
+  "p",
+  "q",
+  "dp",
+  "dq",
+  "qi",
+  "oth",
+  "k",
+]);
 
 /** A configured key, ready to sign and verify. */
 export interface LoadedKey extends SignatureOps {
@@ -45,6 +59,11 @@ export class KeyRing {
    * are tagged with it, and a token tagged under any configured key verifies.
    */
   readonly tagKeys: readonly TagKey[];
+  /**
+   * The key DPoP nonces are made under, derived from the active signing key: instances sharing
+   * the keys make and accept the same nonces, and a key rotation only costs clients a retry.
+   */
+  readonly nonceKey: HmacKey;
   private readonly jwks: Map<string, SigningKey>;
   private loading: Promise<LoadedKeys> | undefined;
   private loaded: LoadedKeys | undefined;
@@ -67,6 +86,10 @@ export class KeyRing {
     const signing = this.jwks.get(active) as SigningKey;
     this.tagKeys = [signing, ...[...this.jwks.values()].filter((key) => key !== signing)].map(
       (key) => tagKey(base64url.decode(key[KEY_SHAPE[key.alg].secret] as string)),
+    );
+    this.nonceKey = derivedHmacKey(
+      base64url.decode(signing[KEY_SHAPE[signing.alg].secret] as string),
+      NONCE_KEY_INFO,
     );
     this.publicJwks = [...this.jwks.values()].filter((k) => k.kty !== "oct").map(publicPart);
   }

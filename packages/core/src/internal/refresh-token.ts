@@ -1,7 +1,6 @@
-import { hkdf } from "@noble/hashes/hkdf.js";
-import { sha256 as portableSha256 } from "@noble/hashes/sha2.js";
 import { base64url } from "jose";
 import { base64urlDecode, base64urlEncode, bytesEqual, randomBytes, utf8 } from "./bytes.js";
+import { derivedHmacKey, type HmacKey, hmacSha256 } from "./hmac.js";
 import { sha256 } from "./sha256.js";
 
 /**
@@ -57,49 +56,20 @@ function labelled(label: Uint8Array, secret: Uint8Array): Uint8Array {
   return sha256(input);
 }
 
-/**
- * A key that tags refresh tokens, kept as HMAC's two padded blocks (RFC 2104: the key XOR ipad,
- * the key XOR opad), so a tag is two SHA-256 one-shots over prepared buffers rather than a
- * keyed-hash object per call — a refresh checks one tag and makes another.
- */
-export interface TagKey {
-  readonly inner: Uint8Array;
-  readonly outer: Uint8Array;
-}
-
-const BLOCK = 64;
-
-/** HMAC-SHA-256's padded blocks of a key of at most one block. */
-export function hmacKey(key: Uint8Array): TagKey {
-  if (key.length > BLOCK) throw new Error("HMAC key longer than one block");
-  const inner = new Uint8Array(BLOCK).fill(0x36);
-  const outer = new Uint8Array(BLOCK).fill(0x5c);
-  for (let i = 0; i < key.length; i++) {
-    inner[i] = (inner[i] as number) ^ (key[i] as number);
-    outer[i] = (outer[i] as number) ^ (key[i] as number);
-  }
-  return { inner, outer };
-}
+/** A key that tags refresh tokens (see {@link tagKey}). */
+export type TagKey = HmacKey;
 
 /**
- * The key that tags refresh tokens, derived (HKDF-SHA-256) from a signing key's private part:
- * it lives wherever the signing keys live and never in the database, so a leaked database
- * cannot tag a token.
+ * The key that tags refresh tokens, derived from a signing key's private part, so a leaked
+ * database cannot tag a token.
  */
 export function tagKey(privatePart: Uint8Array): TagKey {
-  return hmacKey(hkdf(portableSha256, privatePart, undefined, TAG_KEY_INFO, 32));
+  return derivedHmacKey(privatePart, TAG_KEY_INFO);
 }
 
 /** HMAC-SHA-256(key, label ‖ signed), cut to the tag's length. */
 function tagOf(key: TagKey, signed: Uint8Array): Uint8Array {
-  const inner = new Uint8Array(BLOCK + TAG_LABEL.length + signed.length);
-  inner.set(key.inner);
-  inner.set(TAG_LABEL, BLOCK);
-  inner.set(signed, BLOCK + TAG_LABEL.length);
-  const outer = new Uint8Array(BLOCK + 32);
-  outer.set(key.outer);
-  outer.set(sha256(inner), BLOCK);
-  return sha256(outer).subarray(0, TAG_BYTES);
+  return hmacSha256(key, TAG_LABEL, signed).subarray(0, TAG_BYTES);
 }
 
 /** A fresh refresh-token secret. */

@@ -2,8 +2,9 @@ import { base64url } from "jose";
 import { expect, it } from "vitest";
 import { createTokens } from "../create-tokens.js";
 import type { TokensErrorReason } from "../errors.js";
+import { hmacKey } from "../internal/hmac.js";
 import { KeyRing } from "../internal/key-ring.js";
-import { formatToken, hmacKey, newSecret, type TagKey } from "../internal/refresh-token.js";
+import { formatToken, newSecret, type TagKey } from "../internal/refresh-token.js";
 import type { Rotation, SessionRecord, TokenStore } from "../store.js";
 import type { SigningKey, Tokens, TokensConfig, TokensEvent } from "../types.js";
 

@@ -6,6 +6,7 @@ import { describeConcurrency } from "./concurrency.js";
 import { describeFaults } from "./faults.js";
 import type { Env } from "./harness.js";
 
+export { type DpopProofOptions, type DpopTestKey, dpopKey, dpopProof } from "./dpop-proof.js";
 export {
   NON_ATOMIC_SERVER,
   rotationOf,
