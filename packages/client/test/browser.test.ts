@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { calculateJwkThumbprint, EmbeddedJWK, type JWK, jwtVerify } from "jose";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { bundleHarness, startPageServer } from "./browser/page-server.js";
@@ -242,5 +243,57 @@ describe.skipIf(!hasChromium)("in Chromium against the quickstart", () => {
       }),
     });
     expect(replay.status).toBe(400);
+  });
+});
+
+describe.skipIf(!hasChromium)("DPoP key in Chromium's IndexedDB", () => {
+  /** The thumbprint of the key a proof was made with, after verifying it with jose. */
+  async function keyOf(proof: string, url: string) {
+    const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, {
+      typ: "dpop+jwt",
+      algorithms: ["ES256"],
+    });
+    expect(payload).toMatchObject({ htm: "GET", htu: url });
+    expect(Object.keys(protectedHeader.jwk ?? {}).sort()).toEqual(["crv", "kty", "x", "y"]);
+    return calculateJwkThumbprint(protectedHeader.jwk as JWK);
+  }
+
+  it("five tabs opening at once share one non-extractable key, kept across reloads", async () => {
+    const target = await site({ accessTokenTtl: 60, reuseGrace: 10 });
+    const tabs = await Promise.all(Array.from({ length: 5 }, () => openTab(target)));
+    expect(await tabs[0]?.evaluate(() => window.harness.dpopKey())).toBeNull();
+
+    const url = `${target.url}/api/me`;
+    const proofs = await Promise.all(
+      tabs.map((tab) => tab.evaluate((at) => window.harness.dpopProof(at), url)),
+    );
+    const keys = await Promise.all(proofs.map((proof) => keyOf(proof, url)));
+    expect(new Set(keys).size).toBe(1);
+
+    // Page scripts can sign with it, never read it out.
+    const stored = await tabs[3]?.evaluate(() => window.harness.dpopKey());
+    expect(stored).toMatchObject({
+      privateType: "private",
+      extractable: false,
+      exportRefused: true,
+    });
+    expect(await calculateJwkThumbprint(stored?.publicJwk as JWK)).toBe(keys[0]);
+
+    const [first] = tabs as [Page];
+    await first.reload();
+    await first.waitForFunction(() => window.harness !== undefined);
+    const again = await first.evaluate((at) => window.harness.dpopProof(at), url);
+    expect(await keyOf(again, url)).toBe(keys[0]);
+    expect(again).not.toBe(proofs[0]);
+  });
+
+  it("without the Web Lock, concurrent first saves still leave every tab one pair", async () => {
+    const target = await site({ accessTokenTtl: 60, reuseGrace: 10 });
+    const tabs = await Promise.all(Array.from({ length: 5 }, () => openTab(target)));
+    const stored = await Promise.all(
+      tabs.map((tab) => tab.evaluate(() => window.harness.racePairSave("tokens-race"))),
+    );
+    expect(stored[0]).toEqual(expect.any(String));
+    expect(new Set(stored).size).toBe(1);
   });
 });
