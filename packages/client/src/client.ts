@@ -511,6 +511,9 @@ function demandsNonce(answer: EndpointAnswer): boolean {
 }
 
 function keyStore(option: true | DpopOptions): DpopKeyStore {
+  if (typeof globalThis.crypto?.subtle?.sign !== "function") {
+    throw configuration("dpop needs Web Crypto (crypto.subtle), which this platform lacks");
+  }
   const keys = option === true ? undefined : option.keys;
   if (keys === undefined) {
     return typeof indexedDB === "object" && indexedDB !== null

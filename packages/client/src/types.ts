@@ -375,7 +375,8 @@ export interface TokenClient {
   logout(options?: CallOptions): Promise<boolean>;
   /**
    * A valid access token, refreshed first if needed; `null` when there is no session. For
-   * transports `fetch` does not cover (WebSocket auth, SSE).
+   * transports `fetch` does not cover (WebSocket auth, SSE). A DPoP-bound token is refused
+   * without a proof, which only `client.fetch` makes.
    */
   getAccessToken(options?: CallOptions): Promise<string | null>;
   /** Refresh now, whatever the current token's age. Resolves the new token, or `null` if the session ended. */
