@@ -23,6 +23,8 @@ export function myStore(sql: Sql): TokenStore {
             AND expires_at > $6 AND idle_expires_at > $6
             AND ($9::text IS NULL OR client_id = $9)
             AND ($10::boolean IS FALSE OR binding_key IS NOT DISTINCT FROM $11)
+            -- Unbound, or bound to the DPoP key the request proved ($12 NULL: none).
+            AND (dpop_jkt IS NULL OR dpop_jkt = $12)
       RETURNING *`,
         [
           r.sessionId,
@@ -36,6 +38,7 @@ export function myStore(sql: Sql): TokenStore {
           r.clientId ?? null,
           r.bindingKey !== undefined,
           r.bindingKey ?? null,
+          r.dpopJkt,
         ],
       );
       return rows[0] ? toSession(rows[0]) : null;
@@ -44,7 +47,7 @@ export function myStore(sql: Sql): TokenStore {
 
     async createSession(session: SessionRecord): Promise<void> {
       await sql.query(
-        `INSERT INTO tokens_sessions VALUES (${placeholders(18)})`,
+        `INSERT INTO tokens_sessions VALUES (${placeholders(19)})`,
         sessionValues(session),
       );
     },

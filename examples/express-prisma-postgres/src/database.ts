@@ -23,6 +23,12 @@ const MIGRATIONS = [
                 WHERE table_schema = current_schema() AND table_name = 'tokens_sessions'
                   AND column_name = 'purge_after') AS applied`,
   },
+  {
+    folder: "20261204000000_dpop_binding",
+    applied: `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                WHERE table_schema = current_schema() AND table_name = 'tokens_sessions'
+                  AND column_name = 'dpop_jkt') AS applied`,
+  },
 ];
 
 /**

@@ -116,6 +116,7 @@ export function toSession(row: Row): SessionRecord {
     client: json<ClientContext>(row.client),
     bindingKey: optionalText(row.bindingKey),
     claims: json<Record<string, unknown>>(row.claims),
+    dpopJkt: optionalText(row.dpopJkt),
   };
 }
 
@@ -127,8 +128,9 @@ export function earlierOf(column: Column, value: unknown, than: Column = column)
 
 /**
  * The compare-and-set condition of a rotation: the session by its primary key, still naming the
- * expected token, not revoked, live at the rotation's instant, and — when the rotation gives
- * them — of the same client and binding. Nothing but the primary key is looked up.
+ * expected token, not revoked, live at the rotation's instant, of the same client and binding
+ * when the rotation gives them, and bound to no DPoP key or to the one the rotation proved.
+ * Nothing but the primary key is looked up.
  */
 function rotationTarget(t: Tables, rotation: Rotation): SQL {
   const { sessions } = t;
@@ -145,6 +147,9 @@ function rotationTarget(t: Tables, rotation: Rotation): SQL {
       : rotation.bindingKey === null
         ? isNull(sessions.bindingKey)
         : eq(sessions.bindingKey, rotation.bindingKey),
+    rotation.dpopJkt === null
+      ? isNull(sessions.dpopJkt)
+      : or(isNull(sessions.dpopJkt), eq(sessions.dpopJkt, rotation.dpopJkt)),
   ) as SQL;
 }
 
@@ -178,7 +183,8 @@ export function rotationUpdate(db: Queries, t: Tables, rotation: Rotation): Upda
 
 /**
  * A rotation whose values are placeholders (named after its fields), keeping only its shape —
- * whether `clientId` is given, whether `bindingKey` is given and `null` — which decides the SQL.
+ * whether `clientId` is given, whether `bindingKey` is given and `null`, whether `dpopJkt` is
+ * `null` — which decides the SQL.
  * Build a statement from it once per shape, prepare it, and execute it with the rotation itself
  * as the placeholder values: the query is not rebuilt on every refresh.
  */
@@ -197,6 +203,7 @@ function placeholders(rotation: Rotation): Rotation {
     ...(rotation.bindingKey === undefined
       ? {}
       : { bindingKey: rotation.bindingKey === null ? null : value("bindingKey") }),
+    dpopJkt: rotation.dpopJkt === null ? null : value("dpopJkt"),
   };
 }
 
@@ -204,7 +211,7 @@ function placeholders(rotation: Rotation): Rotation {
 const shape = (rotation: Rotation): string =>
   `${rotation.clientId === undefined ? "any" : "client"}-${
     rotation.bindingKey === undefined ? "any" : rotation.bindingKey === null ? "unbound" : "bound"
-  }`;
+  }-${rotation.dpopJkt === null ? "unproved" : "proved"}`;
 
 /**
  * What `build` makes of a rotation's shape from its placeholders (see {@link placeholders}):

@@ -59,6 +59,7 @@ function session(id: string, subject: string): SessionRecord {
     client: null,
     bindingKey: null,
     claims: null,
+    dpopJkt: null,
   };
 }
 

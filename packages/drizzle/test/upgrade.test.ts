@@ -8,8 +8,10 @@ import {
   createTokens,
   generateSigningKey,
   type SessionRecord,
+  sessionFields,
   type TokenStore,
 } from "@tokens/core";
+import { getTableColumns } from "drizzle-orm";
 import { drizzle as drizzleLibsql } from "drizzle-orm/libsql";
 import { migrate as migrateLibsql } from "drizzle-orm/libsql/migrator";
 import { drizzle as drizzleMysql } from "drizzle-orm/mysql2";
@@ -18,7 +20,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import mysql from "mysql2/promise";
 import { afterAll, describe, expect, it } from "vitest";
-import { drizzleStore } from "../src/index.js";
+import { drizzleStore, pgTokensSessions } from "../src/index.js";
 import { describeWith, freshMysqlDatabase, migrationsFolder } from "./support/databases.js";
 
 type Dialect = "pg" | "mysql" | "sqlite";
@@ -84,6 +86,28 @@ async function insertOldSession(db: Database, id: string, subject: string, now: 
       [`${id}-h${generation}`, id, generation, at(-2 * HOUR)],
     );
   }
+}
+
+/**
+ * What the release before DPoP binding (migrations up to 0002) wrote for `session`: every column
+ * but `dpop_jkt`, which its table did not have.
+ */
+async function insertSessionBeforeDpop(db: Database, session: SessionRecord) {
+  const { dpopJkt: _notYet, ...fields } = sessionFields(session);
+  // The column names are the same in every dialect's table.
+  const columns = getTableColumns(pgTokensSessions);
+  const names = Object.keys(fields).map((field) => columns[field as keyof typeof columns].name);
+  const values = Object.values(fields).map((value) =>
+    value instanceof Date
+      ? db.instant(value)
+      : value !== null && typeof value === "object"
+        ? JSON.stringify(value)
+        : value,
+  );
+  await db.query(
+    `INSERT INTO tokens_sessions (${names.join(", ")}) VALUES (${names.map(() => "?").join(", ")})`,
+    values,
+  );
 }
 
 /** Numbered placeholders for PostgreSQL. */
@@ -168,8 +192,46 @@ async function mariadb(): Promise<Database> {
   };
 }
 
-/** Migration 0002 on a database that 0.1 (migrations 0000 and 0001) has been using. */
+/**
+ * Migration 0002 on a database that 0.1 (migrations 0000 and 0001) has been using, and 0003 on
+ * one that the release before DPoP binding (up to 0002) has been using.
+ */
 function upgradeSuite(dialect: Dialect, open: () => Promise<Database>, expectedIndexes: string[]) {
+  it("0003: a session of before the DPoP binding keeps refreshing after it, unbound", async () => {
+    const db = await open();
+    try {
+      await db.migrate(migrationsUpTo(dialect, "0002_one_row_sessions"));
+      const keys = [await generateSigningKey("EdDSA")];
+      const config = { issuer: "https://auth.example.test", audience: "api", keys };
+      // The release before wrote the session; this one only captures what core asks it to write.
+      const written: SessionRecord[] = [];
+      const before = createTokens({
+        ...config,
+        store: { ...db.store(), createSession: async (session) => void written.push(session) },
+      });
+      const client = { deviceId: "phone" };
+      const issued = await before.issue({ subject: "dave", client });
+      const [session] = written as [SessionRecord];
+      await insertSessionBeforeDpop(db, session);
+
+      await db.migrate(migrationsFolder(dialect));
+      expect(await db.indexes()).toEqual(expectedIndexes);
+      const store = db.store();
+      expect(await store.getSession(session.id)).toMatchObject({
+        subject: "dave",
+        client,
+        dpopJkt: null,
+      });
+      const tokens = createTokens({ ...config, store });
+      const refreshed = await tokens.refresh(issued.refresh_token, { client });
+      const again = await tokens.refresh(refreshed.refresh_token, { client });
+      expect(again.refresh_token).not.toBe(refreshed.refresh_token);
+      expect(await store.getSession(session.id)).toMatchObject({ generation: 2, dpopJkt: null });
+    } finally {
+      await db.close();
+    }
+  });
+
   it("revokes the sessions of before the upgrade, drops the token table, and new sessions refresh", async () => {
     const db = await open();
     try {

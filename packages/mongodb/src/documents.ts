@@ -59,6 +59,10 @@ const orNull =
   <T>(check: Check<T>): Check<T | null> =>
   (value): value is T | null =>
     value === null || check(value);
+const orMissing =
+  <T>(check: Check<T>): Check<T | undefined> =>
+  (value): value is T | undefined =>
+    value === undefined || check(value);
 
 /**
  * Reads one field, or throws: a document this store did not write (edited by hand, written by
@@ -97,6 +101,8 @@ export function fromSessionDocument(doc: Record<string, unknown>): SessionRecord
     client: field("client", orNull(isObject)) as ClientContext | null,
     bindingKey: field("bindingKey", orNull(isString)),
     claims: field("claims", orNull(isObject)),
+    // Missing in documents written before sessions could be bound to a DPoP key: unbound.
+    dpopJkt: field("dpopJkt", orMissing(orNull(isString))) ?? null,
   };
 }
 

@@ -104,6 +104,11 @@ export function mongoStore(options: MongoStoreOptions): TokenStore {
           ...(rotation.clientId === undefined ? {} : { clientId: rotation.clientId }),
           // `null` matches `null` (and a missing field, which this store never writes).
           ...(rotation.bindingKey === undefined ? {} : { bindingKey: rotation.bindingKey }),
+          // Unbound, or bound to the key the request proved. `null` also matches a missing
+          // field: documents written before sessions could be bound are unbound.
+          ...(rotation.dpopJkt === null
+            ? { dpopJkt: null }
+            : { $or: [{ dpopJkt: null }, { dpopJkt: rotation.dpopJkt }] }),
         };
         // The new deadlines are min(requested, expiresAt), and an update without a pipeline
         // (FerretDB has none) cannot read expiresAt. It never changes, though, so a filter on it

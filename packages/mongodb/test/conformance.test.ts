@@ -3,7 +3,12 @@
 // replica set or mongos; see README.md), or else a FerretDB it started. With neither everything
 // here is skipped, loudly: there is no stand-in for a real server.
 import { randomUUID } from "node:crypto";
-import { type SessionRecord, StoreUnavailableError, type TokenStore } from "@tokens/core";
+import {
+  type Rotation,
+  type SessionRecord,
+  StoreUnavailableError,
+  type TokenStore,
+} from "@tokens/core";
 import { runStoreConformance, type StoreUnderTest } from "@tokens/core/testing";
 import { type Db, MongoClient, type MongoClientOptions } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
@@ -163,11 +168,12 @@ suite(`MongoDB on ${server?.name ?? "no server"}`, () => {
         client: { deviceId: "d-1" },
         bindingKey: null,
         claims: { role: "admin" },
+        dpopJkt: null,
         ...overrides,
       };
     }
 
-    function rotationOf(session: SessionRecord, at: number, idleTtl = HOUR) {
+    function rotationOf(session: SessionRecord, at: number, idleTtl = HOUR): Rotation {
       return {
         sessionId: session.id,
         expectedHash: session.currentHash,
@@ -177,6 +183,7 @@ suite(`MongoDB on ${server?.name ?? "no server"}`, () => {
         rotatedAt: new Date(at),
         idleExpiresAt: new Date(at + idleTtl),
         purgeAfter: new Date(at + idleTtl - MINUTE),
+        dpopJkt: session.dpopJkt,
       };
     }
 
@@ -231,6 +238,32 @@ suite(`MongoDB on ${server?.name ?? "no server"}`, () => {
       expect(await sessions.findOne({ _id: session.id })).toEqual(
         toSessionDocument(last as SessionRecord),
       );
+    });
+
+    it("a document without dpopJkt (written before sessions could be bound) rotates, proof or not", async () => {
+      const { store, sessions } = await setup();
+      const at = Date.now();
+      const session = record(at);
+      const { dpopJkt: _notYet, ...before } = toSessionDocument(session);
+      await sessions.insertOne(before as SessionDocument);
+      const proved = await store.rotate({ ...rotationOf(session, at + 1000), dpopJkt: "jkt-1" });
+      expect(proved).toMatchObject({ generation: 1, dpopJkt: null });
+      const unproved = await store.rotate(rotationOf(proved as SessionRecord, at + 2000));
+      expect(unproved).toMatchObject({ generation: 2, dpopJkt: null });
+    });
+
+    it("a bound session in its last idle period rotates only for its own key", async () => {
+      const { store, sessions } = await setup();
+      const at = Date.now();
+      const session = record(at, { expiresAt: new Date(at + 30 * MINUTE), dpopJkt: "jkt-own" });
+      await store.createSession(session);
+      for (const dpopJkt of ["jkt-other", null]) {
+        expect(await store.rotate({ ...rotationOf(session, at + MINUTE), dpopJkt })).toBeNull();
+      }
+      expect(await sessions.findOne({ _id: session.id })).toEqual(toSessionDocument(session));
+      const rotated = await store.rotate(rotationOf(session, at + MINUTE));
+      expect(rotated).toMatchObject({ generation: 1, dpopJkt: "jkt-own" });
+      expect(rotated?.idleExpiresAt).toEqual(session.expiresAt);
     });
 
     it("a revocation after the session ended keeps purgeAfter at the earlier value", async () => {

@@ -36,6 +36,7 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
     client: null,
     bindingKey: null,
     claims: null,
+    dpopJkt: null,
     ...overrides,
   };
 }
@@ -71,6 +72,7 @@ describe("session documents", () => {
         "client",
         "bindingKey",
         "claims",
+        "dpopJkt",
       ].sort(),
     );
   });
@@ -86,6 +88,7 @@ describe("session documents", () => {
       revokedAt: new Date(at + 5),
       revokeReason: "reused",
       client: { deviceId: "device-ä1", userAgent: "Mozilla/5.0 ✓", ip: "203.0.113.9" },
+      dpopJkt: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
       claims: {
         tier: 3,
         beta: true,
@@ -103,6 +106,11 @@ describe("session documents", () => {
     expect(back.previousHash).toBeNull();
     expect(back.client).toBeNull();
     expect(back.claims).toBeNull();
+  });
+
+  it("read a document without dpopJkt, as written before sessions could be bound, as unbound", () => {
+    const { dpopJkt: _notYet, ...before } = stored(toSessionDocument(session()));
+    expect(fromSessionDocument(before)).toEqual(session({ dpopJkt: null }));
   });
 
   it("drop undefined fields inside claims, as JSON would, instead of storing null", () => {
@@ -154,6 +162,7 @@ describe("session documents", () => {
       ),
       bindingKey: fc.option(text, { nil: null }),
       claims: fc.option(fc.dictionary(name, json, { maxKeys: 4 }), { nil: null }),
+      dpopJkt: fc.option(text, { nil: null }),
     });
     fc.assert(
       fc.property(record, (input) => {
@@ -172,6 +181,7 @@ describe("session documents", () => {
       ["expiresAt", new Date(Number.NaN)],
       ["purgeAfter", undefined],
       ["bindingKey", undefined],
+      ["dpopJkt", 42],
       ["previousHash", 42],
       ["client", ["d-1"]],
       ["claims", "{}"],

@@ -49,6 +49,7 @@ const session: SessionRecord = {
   client: null,
   bindingKey: null,
   claims: null,
+  dpopJkt: null,
 };
 const rotation: Rotation = {
   sessionId: "s-1",
@@ -59,6 +60,7 @@ const rotation: Rotation = {
   rotatedAt: at,
   idleExpiresAt: session.idleExpiresAt,
   purgeAfter: session.purgeAfter,
+  dpopJkt: null,
 };
 
 /** Every store method, with valid arguments. */

@@ -35,6 +35,7 @@ export interface TokensSessionWhere {
   currentHash?: string;
   clientId?: string;
   bindingKey?: string | null;
+  dpopJkt?: string | null;
   OR?: TokensSessionWhere[];
 }
 

@@ -30,6 +30,7 @@ const COLUMNS = [
   "client",
   "binding_key",
   "claims",
+  "dpop_jkt",
 ] as const;
 const SELECTED = COLUMNS.join(", ");
 
@@ -67,6 +68,7 @@ function fromRow(row: unknown[]): SessionRecord {
     client: json<ClientContext>(row[15]),
     bindingKey: text(row[16]),
     claims: json<Record<string, unknown>>(row[17]),
+    dpopJkt: text(row[18]),
   };
 }
 
@@ -91,6 +93,7 @@ const P = {
   purgeAfter: param("datetime", (r) => r.purgeAfter),
   clientId: param("string", (r) => r.clientId),
   bindingKey: param("string", (r) => r.bindingKey ?? null),
+  dpopJkt: param("string", (r) => r.dpopJkt),
 };
 
 /** SQL with its parameters, compiled once: `?` placeholders, numbered `$n` on PostgreSQL. */
@@ -112,12 +115,29 @@ function statement(dialect: SqlDialect, parts: Array<string | Param>): Statement
 }
 
 /**
+ * What decides the SQL of a rotation: whether it compares the client, whether it compares the
+ * binding key, and whether it proved a DPoP key.
+ */
+interface Shape {
+  client: boolean;
+  binding: boolean;
+  proved: boolean;
+}
+
+const shapeOf = (rotation: Rotation): Shape => ({
+  client: rotation.clientId !== undefined,
+  binding: rotation.bindingKey !== undefined,
+  proved: rotation.dpopJkt !== null,
+});
+
+/**
  * The compare-and-set of `rotate` as one UPDATE of the session row by primary key, every check
  * of the contract in its WHERE (the optional client and binding comparisons only when the
- * rotation carries them), so a refused rotation matches no row and writes nothing. PostgreSQL
- * and SQLite return the row (`RETURNING`); MySQL has none, see {@link readBack}.
+ * rotation carries them; a session bound to a DPoP key only for a rotation that proved that
+ * key), so a refused rotation matches no row and writes nothing. PostgreSQL and SQLite return
+ * the row (`RETURNING`); MySQL has none, see {@link readBack}.
  */
-function rotateStatement(dialect: SqlDialect, client: boolean, binding: boolean): Statement {
+function rotateStatement(dialect: SqlDialect, { client, binding, proved }: Shape): Statement {
   const least = dialect === "sqlite" ? "MIN" : "LEAST";
   // MySQL compares a string argument with a DATETIME as strings inside LEAST: cast it.
   const at = (p: Param): Array<string | Param> =>
@@ -152,6 +172,9 @@ function rotateStatement(dialect: SqlDialect, client: boolean, binding: boolean)
     P.rotatedAt,
     ...(client ? [" AND client_id = ", P.clientId] : []),
     ...(binding ? [` AND binding_key ${nullSafeEquals} `, P.bindingKey] : []),
+    ...(proved
+      ? [" AND (dpop_jkt IS NULL OR dpop_jkt = ", P.dpopJkt, ")"]
+      : [" AND dpop_jkt IS NULL"]),
     dialect === "mysql" ? "" : ` RETURNING ${SELECTED}`,
   ]);
 }
@@ -204,9 +227,9 @@ export async function retrying<T>(run: () => PromiseLike<T>): Promise<T> {
 
 /**
  * `rotate` in raw SQL for `dialect`: one statement on PostgreSQL and SQLite; on MySQL the UPDATE
- * and, when it rotated, the read-back. The statements are compiled once here; each call only
- * reads its arguments from the rotation and sends them to the client's driver adapter (or, when
- * the client has none to share, through `$queryRawUnsafe`).
+ * and, when it rotated, the read-back. Each statement is compiled once, for the first rotation of
+ * its {@link Shape}; each call only reads its arguments from the rotation and sends them to the
+ * client's driver adapter (or, when the client has none to share, through `$queryRawUnsafe`).
  *
  * @example
  * ```ts
@@ -218,10 +241,17 @@ export function sqlRotation(
   prisma: PrismaTokensClient,
   dialect: SqlDialect,
 ): (rotation: Rotation) => Promise<SessionRecord | null> {
-  // By [client compared][binding compared].
-  const variants = [false, true].map((client) =>
-    [false, true].map((binding) => rotateStatement(dialect, client, binding)),
-  );
+  const updates = new Map<string, Statement>();
+  const updateFor = (rotation: Rotation): Statement => {
+    const shape = shapeOf(rotation);
+    const key = `${shape.client}-${shape.binding}-${shape.proved}`;
+    let update = updates.get(key);
+    if (!update) {
+      update = rotateStatement(dialect, shape);
+      updates.set(key, update);
+    }
+    return update;
+  };
   const adapter = clientAdapter(prisma);
 
   async function run(st: Statement, rotation: Rotation, rows: true): Promise<unknown[][]>;
@@ -241,9 +271,7 @@ export function sqlRotation(
   }
 
   return async (rotation) => {
-    const update = variants[rotation.clientId === undefined ? 0 : 1]?.[
-      rotation.bindingKey === undefined ? 0 : 1
-    ] as Statement;
+    const update = updateFor(rotation);
     if (dialect !== "mysql") {
       const [row] = await retrying(() => run(update, rotation, true));
       return row ? fromRow(row) : null;

@@ -185,6 +185,9 @@ function modelRotation(prisma: PrismaTokensClient) {
           idleExpiresAt: { gt: at },
           ...(rotation.clientId === undefined ? {} : { clientId: rotation.clientId }),
           ...(rotation.bindingKey === undefined ? {} : { bindingKey: rotation.bindingKey }),
+          ...(rotation.dpopJkt === null
+            ? { dpopJkt: null }
+            : { OR: [{ dpopJkt: null }, { dpopJkt: rotation.dpopJkt }] }),
         },
         data: {
           generation: rotated.generation,

@@ -10,7 +10,6 @@ import {
   migrationScripts,
   openMysql,
   prepareMysql,
-  SESSION_ROW_MIGRATION,
   suiteFor,
 } from "./support/databases.js";
 import { itUpgrades } from "./support/upgrade.js";
@@ -78,8 +77,8 @@ suiteFor("MYSQL_URL", "MySQL/MariaDB")("prisma: MySQL/MariaDB server", () => {
   });
 
   describe("upgrade", () => {
-    itUpgrades(async () => {
-      const url = await prepareMysql(server(), { before: SESSION_ROW_MIGRATION });
+    itUpgrades(async (migration) => {
+      const url = await prepareMysql(server(), { before: migration });
       const config = mariadbConfig(url);
       const admin = await mariadb.createConnection({ ...config, multipleStatements: true });
       const prisma = new MysqlClient({ adapter: new PrismaMariaDb(config) });
@@ -93,7 +92,7 @@ suiteFor("MYSQL_URL", "MySQL/MariaDB")("prisma: MySQL/MariaDB server", () => {
           ).map((row) => row.name),
         // DATETIME(3) in UTC, as Prisma writes it.
         literal: (date) => `'${date.toISOString().slice(0, 23).replace("T", " ")}'`,
-        upgrade: migrationScripts("mysql", { from: SESSION_ROW_MIGRATION }),
+        upgrade: migrationScripts("mysql", { from: migration }),
         store: () => prismaStore(prisma),
         close: async () => {
           await prisma.$disconnect();

@@ -8,16 +8,14 @@ import { describe } from "vitest";
 import { prismaStore } from "../src/index.js";
 import { PrismaClient as PostgresClient } from "./generated/postgresql/client/client.js";
 import { PrismaClient as SqliteClient } from "./generated/sqlite/client/client.js";
-import { migrationScripts, SESSION_ROW_MIGRATION } from "./support/databases.js";
+import { migrationScripts } from "./support/databases.js";
 import { itUpgrades } from "./support/upgrade.js";
 
-const before = { before: SESSION_ROW_MIGRATION };
-const from = { from: SESSION_ROW_MIGRATION };
-
 describe("upgrade on PostgreSQL (PGlite)", () => {
-  itUpgrades(async () => {
+  itUpgrades(async (migration) => {
     const db = new PGlite();
-    for (const script of migrationScripts("postgresql", before)) await db.exec(script);
+    for (const script of migrationScripts("postgresql", { before: migration }))
+      await db.exec(script);
     const prisma = new PostgresClient({ adapter: new PrismaPGlite(db) });
     return {
       exec: async (sql) => void (await db.exec(sql)),
@@ -28,7 +26,7 @@ describe("upgrade on PostgreSQL (PGlite)", () => {
           )
         ).rows.map((row) => row.name),
       literal: (date) => `'${date.toISOString()}'`,
-      upgrade: migrationScripts("postgresql", from),
+      upgrade: migrationScripts("postgresql", { from: migration }),
       store: () => prismaStore(prisma),
       close: async () => {
         await prisma.$disconnect();
@@ -39,11 +37,12 @@ describe("upgrade on PostgreSQL (PGlite)", () => {
 });
 
 describe("upgrade on SQLite (libSQL)", () => {
-  itUpgrades(async () => {
+  itUpgrades(async (migration) => {
     const dir = mkdtempSync(join(tmpdir(), "tokens-prisma-upgrade-"));
     const url = `file:${join(dir, "tokens.db")}`;
     const setup = await new PrismaLibSql({ url }).connect();
-    for (const script of migrationScripts("sqlite", before)) await setup.executeScript(script);
+    for (const script of migrationScripts("sqlite", { before: migration }))
+      await setup.executeScript(script);
     const prisma = new SqliteClient({ adapter: new PrismaLibSql({ url }) });
     return {
       exec: (sql) => setup.executeScript(sql),
@@ -57,7 +56,7 @@ describe("upgrade on SQLite (libSQL)", () => {
         ).rows.map((row) => String(row[0])),
       // As Prisma's SQLite adapters write instants by default.
       literal: (date) => `'${date.toISOString().replace("Z", "+00:00")}'`,
-      upgrade: migrationScripts("sqlite", from),
+      upgrade: migrationScripts("sqlite", { from: migration }),
       store: () => prismaStore(prisma),
       close: async () => {
         await prisma.$disconnect();

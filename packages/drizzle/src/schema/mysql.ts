@@ -67,6 +67,7 @@ export function mysqlTokensTables(names?: TokensTableNames) {
       client: jsonText<ClientContext>()("client"),
       bindingKey: hash("binding_key"),
       claims: jsonText<Record<string, unknown>>()("claims"),
+      dpopJkt: hash("dpop_jkt"),
     },
     // Exactly the columns a refresh never changes (purge_after only once per granule), so a
     // rotation writes no index: listSessions and revokeSubject by subject, purge by purge_after.

@@ -47,6 +47,7 @@ export function pgTokensTables(names?: TokensTableNames) {
       client: jsonb("client").$type<ClientContext>(),
       bindingKey: text("binding_key"),
       claims: jsonb("claims").$type<Record<string, unknown>>(),
+      dpopJkt: text("dpop_jkt"),
     },
     // Exactly the columns a refresh never changes (purge_after only once per granule), so a
     // rotation writes no index: listSessions and revokeSubject by subject, purge by purge_after.

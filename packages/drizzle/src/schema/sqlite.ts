@@ -42,6 +42,7 @@ export function sqliteTokensTables(names?: TokensTableNames) {
       client: text("client", { mode: "json" }).$type<ClientContext>(),
       bindingKey: text("binding_key"),
       claims: text("claims", { mode: "json" }).$type<Record<string, unknown>>(),
+      dpopJkt: text("dpop_jkt"),
     },
     // Exactly the columns a refresh never changes (purge_after only once per granule), so a
     // rotation writes no index: listSessions and revokeSubject by subject, purge by purge_after.

@@ -34,6 +34,9 @@ type Provider = "postgresql" | "mysql" | "sqlite";
 /** The release that made sessions one row each: the upgrade tests apply what came before it. */
 export const SESSION_ROW_MIGRATION = "20261203000000_tokens_session_row";
 
+/** The release that let sessions be bound to a DPoP key. */
+export const DPOP_BINDING_MIGRATION = "20261204000000_dpop_binding";
+
 /**
  * The checked-in migrations of a provider, in the order Prisma would apply them: all of them,
  * or those before (`"before"`) or from (`"from"`) the one named.
