@@ -46,16 +46,17 @@ interface CoreInternals {
 
 async function coreInternals(): Promise<CoreInternals | string> {
   try {
-    const [access, context, refresh] = await Promise.all([
+    const [access, context, refresh, hmac] = await Promise.all([
       import("../../packages/core/src/internal/access-token.js"),
       import("../../packages/core/src/internal/context.js"),
       import("../../packages/core/src/internal/refresh-token.js"),
+      import("../../packages/core/src/internal/hmac.js"),
     ]);
     return {
       signAccessToken: access.signAccessToken as CoreInternals["signAccessToken"],
       createContext: context.createContext as CoreInternals["createContext"],
       newSecret: refresh.newSecret,
-      hmacKey: refresh.hmacKey,
+      hmacKey: hmac.hmacKey,
       formatToken: refresh.formatToken as CoreInternals["formatToken"],
       hashSecret: refresh.hashSecret,
     };
@@ -163,6 +164,7 @@ function sessionRecord(): SessionRecord {
     client: null,
     bindingKey: null,
     claims: null,
+    dpopJkt: null,
   };
 }
 

@@ -35,10 +35,22 @@ export interface BindingPolicy {
  * - `"off"`: `DPoP` headers are ignored; tokens are Bearer tokens.
  * - `"allowed"`: a session issued with a valid proof is bound to its key; without one, Bearer.
  * - `"required"`: issue refuses a request without a valid proof (public clients made to use it).
+ *
+ * @example
+ * ```ts
+ * const dpop: DpopConfig = { policy: "allowed", clients: { spa: "required", legacy: "off" } };
+ * ```
  */
 export type DpopPolicy = "off" | "allowed" | "required";
 
-/** The asymmetric JWS algorithms a DPoP proof may be signed with. */
+/**
+ * The asymmetric JWS algorithms a DPoP proof may be signed with (`none` and HS* never are).
+ *
+ * @example
+ * ```ts
+ * const dpop: DpopConfig = { algorithms: ["ES256", "EdDSA"] };
+ * ```
+ */
 export type DpopAlgorithm =
   | "EdDSA"
   | "ES256"
@@ -285,6 +297,11 @@ export interface Tokens {
   /**
    * The current DPoP nonce, for a `DPoP-Nonce` response header; only meaningful with
    * `dpop.requireNonce`. Stateless: every instance with the same signing keys makes the same.
+   *
+   * @example
+   * ```ts
+   * response.headers.set("DPoP-Nonce", tokens.dpopNonce());
+   * ```
    */
   dpopNonce(): string;
   /** The resolved configuration (durations in seconds). */

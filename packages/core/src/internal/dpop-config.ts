@@ -48,8 +48,7 @@ export function resolveDpop(config: DpopConfig | undefined): Required<DpopConfig
   };
 }
 
-function clientPolicies(clients: unknown): Record<string, DpopPolicy> {
-  if (clients === undefined) return {};
+function clientPolicies(clients: unknown = {}): Record<string, DpopPolicy> {
   if (typeof clients !== "object" || clients === null || Array.isArray(clients)) {
     throw new ConfigurationError("dpop.clients: expected an object of client_id to policy");
   }

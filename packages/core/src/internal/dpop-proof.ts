@@ -20,6 +20,9 @@ import { ReplayCache } from "./replay-cache.js";
 import { sha256 } from "./sha256.js";
 
 const MAX_PROOF_LENGTH = 8192;
+// Clients sign every proof with one key: importing it (and hashing its thumbprint) once per key
+// rather than per proof halves the cost of a check. Bounded like the replay cache.
+const KEY_CACHE_SIZE = 1024;
 const MAX_JTI_LENGTH = 256;
 const NONCE_LABEL = utf8.encode("tokens/dpop/nonce/v1\0");
 const NONCE_BYTES = 16;
@@ -36,6 +39,8 @@ export class DpopVerifier {
   readonly inUse: boolean;
   private readonly replays: ReplayCache;
   private readonly nonces = new Map<number, string>();
+  /** Embedded keys already imported, by `alg` and `jwk` header, with their thumbprints. */
+  private readonly keys = new Map<string, EmbeddedKey>();
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -67,8 +72,13 @@ export class DpopVerifier {
     const now = this.now();
     const { dpop, clockTolerance } = this.config;
     let verified: Awaited<ReturnType<typeof jwtVerify>>;
+    let embedded: EmbeddedKey | undefined;
+    const keyOf = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
+      embedded = await this.embeddedKey(header, token);
+      return embedded.key;
+    };
     try {
-      verified = await jwtVerify(proof, publicEmbeddedKey, {
+      verified = await jwtVerify(proof, keyOf, {
         typ: "dpop+jwt",
         algorithms: dpop.algorithms,
         currentDate: new Date(now),
@@ -79,7 +89,7 @@ export class DpopVerifier {
       // jose's message names the failed check (typ, alg, jwk, signature); never the proof.
       throw invalid(`DPoP proof refused: ${error instanceof Error ? error.message : "invalid"}`);
     }
-    const { payload, protectedHeader } = verified;
+    const { payload } = verified;
     const { jti, htm, htu, iat, ath, nonce } = payload as Record<string, unknown>;
     if (typeof jti !== "string" || jti.length === 0 || jti.length > MAX_JTI_LENGTH) {
       throw invalid(`DPoP proof jti must be a string of 1 to ${MAX_JTI_LENGTH} characters`);
@@ -104,15 +114,45 @@ export class DpopVerifier {
       }
     }
     if (dpop.requireNonce && !this.isLiveNonce(nonce, now)) {
-      throw new UseDpopNonceError(this.nonce(), "the DPoP proof must carry the server's nonce");
+      const current = this.nonceOf(this.slot(now));
+      throw new UseDpopNonceError(current, "the DPoP proof must carry the server's nonce");
     }
-    const jkt = await calculateJwkThumbprint(protectedHeader.jwk as JWK, "sha256");
+    const { jkt } = embedded as EmbeddedKey;
     // Remembered until the proof would be refused for its iat anyway.
     const expiresAt = (iat + dpop.proofMaxAge + clockTolerance) * 1000;
     if (!this.replays.use(`${jkt}.${jti}`, expiresAt, now)) {
       throw new InvalidDpopProofError("dpop_replayed", "the DPoP proof was already used");
     }
     return jkt;
+  }
+
+  /**
+   * jose's EmbeddedJWK and the key's RFC 7638 thumbprint, from the cache when this `jwk` header
+   * came with this `alg` before. A `jwk` with any private member is refused outright: a proof
+   * carries only the public key (RFC 9449 §4.2), and a symmetric `k` must never become the
+   * verifying key.
+   */
+  private async embeddedKey(
+    header: JWSHeaderParameters,
+    token: FlattenedJWSInput,
+  ): Promise<EmbeddedKey> {
+    const { jwk } = header;
+    if (typeof jwk === "object" && jwk !== null) {
+      for (const member of Object.keys(jwk)) {
+        if (PRIVATE_MEMBERS.has(member)) throw invalid("DPoP proof jwk must be a public key");
+      }
+    }
+    const id = `${String(header.alg)}.${JSON.stringify(jwk)}`;
+    let entry = this.keys.get(id);
+    if (entry === undefined) {
+      const key = await EmbeddedJWK(header, token);
+      entry = { key, jkt: await calculateJwkThumbprint(jwk as JWK, "sha256") };
+      if (this.keys.size >= KEY_CACHE_SIZE) {
+        this.keys.delete(this.keys.keys().next().value as string);
+      }
+      this.keys.set(id, entry);
+    }
+    return entry;
   }
 
   private slot(now: number): number {
@@ -145,25 +185,14 @@ export class DpopVerifier {
   }
 }
 
-function invalid(message: string): InvalidDpopProofError {
-  return new InvalidDpopProofError("dpop_invalid", message);
+/** An imported proof key and its thumbprint. */
+interface EmbeddedKey {
+  key: CryptoKey;
+  jkt: string;
 }
 
-/**
- * jose's EmbeddedJWK, after refusing a `jwk` with any private member outright: a proof carries
- * only the public key (RFC 9449 §4.2), and a symmetric `k` must never become the verifying key.
- */
-async function publicEmbeddedKey(
-  header: JWSHeaderParameters,
-  token: FlattenedJWSInput,
-): Promise<CryptoKey> {
-  const { jwk } = header;
-  if (typeof jwk === "object" && jwk !== null) {
-    for (const member of Object.keys(jwk)) {
-      if (PRIVATE_MEMBERS.has(member)) throw invalid("DPoP proof jwk must be a public key");
-    }
-  }
-  return EmbeddedJWK(header, token);
+function invalid(message: string): InvalidDpopProofError {
+  return new InvalidDpopProofError("dpop_invalid", message);
 }
 
 /** The request's URL as `htu` is compared: scheme, host and path (RFC 9449 §4.3). */

@@ -15,6 +15,7 @@ export {
   unknownRefreshToken,
 } from "./harness.js";
 
+import { describeDpop } from "./dpop.js";
 import { describeLifecycle } from "./lifecycle.js";
 import { describePurge } from "./purge.js";
 import { describeRevocation } from "./revocation.js";
@@ -80,10 +81,10 @@ export interface ConformanceOptions {
 
 /**
  * Registers the store conformance suite with vitest: every behaviour of tokens — issue,
- * rotation, reuse detection, the grace window, idle and absolute expiry, client binding,
- * revocation, the sessions list and cap, purge — run through `createTokens` over the store, plus
- * the raw store contract, concurrent rotations over independent connections and, when the
- * adapter provides them, store failures.
+ * rotation, reuse detection, the grace window, idle and absolute expiry, client binding, DPoP
+ * key binding, revocation, the sessions list and cap, purge — run through `createTokens` over
+ * the store, plus the raw store contract, concurrent rotations over independent connections
+ * and, when the adapter provides them, store failures.
  *
  * `open` is called once, before the first test; `close` once, after the last. Tests isolate
  * themselves by random subjects and ids, so the database need not be empty, but the suite
@@ -150,6 +151,7 @@ export function runStoreConformance(
     const nonAtomic = options.atomicWrites?.unsupported;
     describeStoreContract(current, nonAtomic);
     describeLifecycle(current);
+    describeDpop(current);
     describeRevocation(current);
     describePurge(current);
     describeConcurrency(current, nonAtomic);
