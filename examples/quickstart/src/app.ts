@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import {
   createTokens,
+  type DpopConfig,
   generateSigningKey,
   type SessionInfo,
   type SigningKey,
@@ -40,6 +41,11 @@ export interface QuickstartOptions {
   refreshIdleTtl?: number;
   sessionMaxAge?: number;
   reuseGrace?: number;
+  /**
+   * DPoP (RFC 9449): sessions started with a proof are bound to the client's key. Default
+   * `{ policy: "allowed" }`: clients may bind their tokens, and need not.
+   */
+  dpop?: DpopConfig;
   /** Audit events (rotations, reuse detection, revocations), as `createTokens` reports them. */
   onEvent?: (event: TokensEvent) => void;
 }
@@ -157,11 +163,14 @@ export async function createQuickstart(options: QuickstartOptions): Promise<Quic
     ...(options.sessionMaxAge === undefined ? {} : { sessionMaxAge: options.sessionMaxAge }),
     ...(options.reuseGrace === undefined ? {} : { reuseGrace: options.reuseGrace }),
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+    dpop: options.dpop ?? { policy: "allowed" },
   });
   // Over plain http://localhost some browsers drop Secure cookies; anywhere else stay Secure.
   const insecureLocalhost = issuer.protocol === "http:" && LOOPBACK.has(issuer.hostname);
   const handlers = createHandlers(tokens, {
     basePath: "/auth",
+    // The public URL, not the one the socket saw: behind a proxy, DPoP proofs name this one.
+    baseUrl: options.issuer,
     cookie: { allowInsecureLocalhost: insecureLocalhost, path: REFRESH_COOKIE_PATH },
   });
   // #region check-session

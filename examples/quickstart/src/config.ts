@@ -1,3 +1,5 @@
+import type { DpopConfig, DpopPolicy } from "@tokens/core";
+
 /** Settings read from the environment. Durations are in seconds. */
 export interface QuickstartConfig {
   /** `PORT`, default 3000. */
@@ -18,6 +20,8 @@ export interface QuickstartConfig {
   sessionMaxAge?: number;
   /** `REUSE_GRACE`. */
   reuseGrace?: number;
+  /** `DPOP` (`off`, `allowed`, `required`; default `allowed`) and `DPOP_NONCE` (`true`/`false`). */
+  dpop: DpopConfig;
 }
 
 /** A setting that cannot be used; `main` prints the message and exits. */
@@ -34,6 +38,20 @@ function integer(env: Record<string, string | undefined>, name: string): number 
   if (!/^\d+$/.test(raw))
     throw new ConfigError(`${name} must be a whole number of seconds, got "${raw}"`);
   return Number(raw);
+}
+
+const DPOP_POLICIES: readonly DpopPolicy[] = ["off", "allowed", "required"];
+
+function dpopSettings(env: Record<string, string | undefined>): DpopConfig {
+  const policy = (env.DPOP?.trim() || "allowed").toLowerCase();
+  if (!(DPOP_POLICIES as readonly string[]).includes(policy)) {
+    throw new ConfigError(`DPOP must be one of ${DPOP_POLICIES.join(", ")}, got "${env.DPOP}"`);
+  }
+  const nonce = (env.DPOP_NONCE?.trim() || "false").toLowerCase();
+  if (nonce !== "true" && nonce !== "false") {
+    throw new ConfigError(`DPOP_NONCE must be true or false, got "${env.DPOP_NONCE}"`);
+  }
+  return { policy: policy as DpopPolicy, requireNonce: nonce === "true" };
 }
 
 /**
@@ -64,6 +82,7 @@ export function loadConfig(env: Record<string, string | undefined>): QuickstartC
     issuer,
     databaseUrl: env.DATABASE_URL?.trim() || "file:.data/tokens.db",
     keysFile: env.KEYS_FILE?.trim() || ".data/signing-keys.json",
+    dpop: dpopSettings(env),
     ...Object.fromEntries(Object.entries(durations).filter(([, value]) => value !== undefined)),
   };
 }

@@ -175,7 +175,8 @@ describe("quickstart server", () => {
   it("requires a bearer token on protected routes", async () => {
     const response = await fetch(`${base}/api/me`);
     expect(response.status).toBe(401);
-    expect(response.headers.get("www-authenticate")).toBe("Bearer");
+    // Either scheme: a bearer token, or a DPoP-bound one with a proof (RFC 9449 §7.1).
+    expect(response.headers.get("www-authenticate")).toMatch(/^Bearer, DPoP algs="[A-Za-z0-9 ]+"$/);
   });
 
   it("runs the browser cookie flow: login, refresh, logout", async () => {
@@ -277,6 +278,7 @@ describe("quickstart configuration", () => {
       issuer: "http://localhost:3000",
       databaseUrl: "file:.data/tokens.db",
       keysFile: ".data/signing-keys.json",
+      dpop: { policy: "allowed", requireNonce: false },
     });
     expect(
       loadConfig({
@@ -296,6 +298,10 @@ describe("quickstart configuration", () => {
     expect(loadConfig({ ISSUER: "https://auth.example.com" }).issuer).toBe(
       "https://auth.example.com",
     );
+    expect(loadConfig({ DPOP: "required", DPOP_NONCE: "true" }).dpop).toEqual({
+      policy: "required",
+      requireNonce: true,
+    });
   });
 
   it.each([
@@ -304,6 +310,8 @@ describe("quickstart configuration", () => {
     { ACCESS_TOKEN_TTL: "15m" },
     { REUSE_GRACE: "-1" },
     { ISSUER: "not a url" },
+    { DPOP: "sometimes" },
+    { DPOP_NONCE: "yes" },
   ])("refuses %j", (env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
   });

@@ -73,7 +73,7 @@ describe("fastify: requireAuth on the app's routes", () => {
       ] as const) {
         const missing = await post({ "content-type": type }, payload);
         expect(missing.statusCode).toBe(401);
-        expect(missing.headers["www-authenticate"]).toBe("Bearer");
+        expect(missing.headers["www-authenticate"]).toMatch(/^Bearer, DPoP algs="/);
         const invalid = await post(
           { "content-type": type, authorization: "Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln" },
           payload,

@@ -1,43 +1,65 @@
 import { type Answer, describe, json } from "./responses.js";
 
+/**
+ * The `Authorization` schemes an access token is accepted with: `Bearer` (RFC 6750) and `DPoP`
+ * (RFC 9449 §7.1, a token bound to a key the request proves possession of).
+ */
+export type AuthScheme = "Bearer" | "DPoP";
+
 /** How the `Authorization` header of a request reads. */
 export type BearerCredential =
   | { kind: "missing" }
-  | { kind: "malformed" }
-  | { kind: "token"; token: string };
+  | { kind: "malformed"; scheme: AuthScheme }
+  | { kind: "token"; token: string; scheme: AuthScheme };
 
-// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive.
-const BEARER = /^bearer(?: +([A-Za-z0-9\-._~+/]+=*))? *$/i;
-const SCHEME = /^bearer(?: |$)/i;
+// RFC 6750 §2.1 and RFC 9449 §7.1: credentials = scheme 1*SP token68; schemes are
+// case-insensitive.
+const CREDENTIALS = /^(bearer|dpop)(?: +([A-Za-z0-9\-._~+/]+=*))? *$/i;
+const SCHEME = /^(bearer|dpop)(?: |$)/i;
 
 /**
- * Reads the bearer token from an `Authorization` header value. Another scheme counts as missing
- * (RFC 6750 §3.1: the client did not attempt bearer authentication).
+ * Reads the access token from an `Authorization` header value. Another scheme counts as missing
+ * (RFC 6750 §3.1: the client did not attempt token authentication).
  */
 export function readBearer(authorization: string | undefined): BearerCredential {
   const header = authorization?.trim();
-  if (header === undefined || header === "" || !SCHEME.test(header)) return { kind: "missing" };
-  const match = BEARER.exec(header);
-  const token = match?.[1];
-  return token === undefined ? { kind: "malformed" } : { kind: "token", token };
+  const named = header === undefined ? null : SCHEME.exec(header);
+  if (header === undefined || named === null) return { kind: "missing" };
+  const scheme: AuthScheme = named[1]?.toLowerCase() === "dpop" ? "DPoP" : "Bearer";
+  const token = CREDENTIALS.exec(header)?.[2];
+  return token === undefined ? { kind: "malformed", scheme } : { kind: "token", token, scheme };
 }
 
-/** RFC 6750 §3 challenge: no error for a missing token, the error and its description otherwise. */
-export function bearerChallenge(
-  status: 400 | 401,
-  error?: "invalid_request" | "invalid_token",
-  description?: string,
-): Answer {
+/** What a challenge says beyond its status. */
+export interface Challenge {
+  /** The scheme the error concerns; a challenge without an error offers every scheme. */
+  scheme?: AuthScheme;
+  error?: "invalid_request" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
+  description?: string;
+  /** Proof algorithms accepted (RFC 9449 §7.1 `algs`); `undefined` when DPoP is off. */
+  dpopAlgorithms?: readonly string[] | undefined;
+  /** A `DPoP-Nonce` to send (RFC 9449 §9). */
+  nonce?: string | undefined;
+}
+
+/**
+ * RFC 6750 §3 / RFC 9449 §7.1 challenge: without an error, one challenge per accepted scheme;
+ * with one, the error in a challenge of the scheme it concerns (`DPoP` ones name the accepted
+ * proof algorithms).
+ */
+export function bearerChallenge(status: 400 | 401, challenge: Challenge = {}): Answer {
+  const { error, dpopAlgorithms, nonce } = challenge;
+  const algs = dpopAlgorithms === undefined ? undefined : `algs="${dpopAlgorithms.join(" ")}"`;
+  const headers: Record<string, string> = { "cache-control": "no-store" };
+  if (nonce !== undefined) headers["dpop-nonce"] = nonce;
   if (error === undefined) {
-    return json(status, undefined, { "www-authenticate": "Bearer", "cache-control": "no-store" });
+    headers["www-authenticate"] = algs === undefined ? "Bearer" : `Bearer, DPoP ${algs}`;
+    return json(status, undefined, headers);
   }
-  const text = describe(description ?? error);
-  return json(
-    status,
-    { error, error_description: text },
-    {
-      "www-authenticate": `Bearer error="${error}", error_description="${text}"`,
-      "cache-control": "no-store",
-    },
-  );
+  const text = describe(challenge.description ?? error);
+  const scheme = challenge.scheme ?? "Bearer";
+  const parameters = [`error="${error}"`, `error_description="${text}"`];
+  if (scheme === "DPoP" && algs !== undefined) parameters.push(algs);
+  headers["www-authenticate"] = `${scheme} ${parameters.join(", ")}`;
+  return json(status, { error, error_description: text }, headers);
 }

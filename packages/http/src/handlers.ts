@@ -2,16 +2,20 @@ import {
   type AccessTokenClaims,
   type ClientContext,
   ConfigurationError,
+  type DpopRequest,
+  InvalidDpopProofError,
   InvalidGrantError,
   type IssueOptions,
   StoreUnavailableError,
   type TokenResponse,
   type Tokens,
   TokensError,
+  UseDpopNonceError,
 } from "@tokens/core";
-import { bearerChallenge, readBearer } from "./bearer.js";
+import { type AuthScheme, bearerChallenge, type Challenge, readBearer } from "./bearer.js";
 import { type Incoming, type Params, readParams, WebIncoming } from "./body.js";
 import { type CookieJar, type CookieOptions, createCookieJar } from "./cookie.js";
+import { acceptedProofAlgorithms } from "./dpop.js";
 import { nodeIncoming, toNodeHeaders } from "./node.js";
 import {
   type Answer,
@@ -101,7 +105,9 @@ export interface HandlersOptions {
   paths?: Partial<EndpointPaths>;
   /**
    * Public origin (or URL) the endpoints are reached at, for the metadata document. Default: the
-   * issuer's origin.
+   * issuer's origin. When set, DPoP proofs (RFC 9449 §4.3 `htu`) are checked against this
+   * origin and the request's path, which is what a server behind a proxy needs; when unset,
+   * against the request's own URL.
    */
   baseUrl?: string;
   /** Enable cookie mode for browsers (`true` for the defaults). Default off. */
@@ -131,6 +137,17 @@ export interface HandlersOptions {
    */
   onError?: (error: unknown) => void;
 }
+
+/**
+ * What {@link TokenHandlers.authenticate} reads of a request: a web `Request` has it all. The
+ * method and URL are what a DPoP proof is checked against.
+ *
+ * @example
+ * ```ts
+ * const request: AuthenticatedRequest = new Request("https://api.example.com/me");
+ * ```
+ */
+export type AuthenticatedRequest = Pick<Request, "headers" | "method" | "url">;
 
 /**
  * Options of {@link TokenHandlers.authenticate}.
@@ -219,14 +236,22 @@ export interface TokenHandlers {
   match(pathname: string): Endpoint | undefined;
   /** Answer a request for one of the endpoints, or `undefined` if its path is not one. */
   route(request: Request, context?: RequestContext): Promise<Response | undefined>;
-  /** Verify the request's bearer access token (RFC 6750). */
-  authenticate(request: { headers: Headers }, options?: AuthenticateOptions): Promise<AuthResult>;
+  /**
+   * Verify the request's access token: `Authorization: Bearer` (RFC 6750), or `Authorization:
+   * DPoP` with a `DPoP` proof of the key the token is bound to (RFC 9449 §7).
+   */
+  authenticate(request: AuthenticatedRequest, options?: AuthenticateOptions): Promise<AuthResult>;
   /** Start a session for an authenticated user (your login route) and answer with its tokens. */
   issue(
     request: Request,
     options: IssueRequestOptions,
     context?: RequestContext,
   ): Promise<Response>;
+  /**
+   * The request's DPoP proof, method and public URL as core takes them, for an app that calls
+   * `tokens.issue` itself before {@link TokenHandlers.issueResponse}.
+   */
+  dpopRequest(request: AuthenticatedRequest): DpopRequest;
   /** Answer with an already issued pair, honouring the request's `Token-Transport` header. */
   issueResponse(request: { headers: Headers }, pair: TokenResponse): Response;
   /** A JSON answer (204 when `body` is omitted) that also deletes the refresh cookie. */
@@ -291,6 +316,31 @@ function truncate(value: string | undefined, max: number): string | undefined {
   return trimmed === "" ? undefined : trimmed.slice(0, max);
 }
 
+/**
+ * The challenge a protected resource answers a refused token with (RFC 6750 §3.1, RFC 9449
+ * §7.1), or `undefined` for an error that is not about the credentials.
+ */
+function resourceChallenge(error: TokensError, scheme: AuthScheme): Challenge | undefined {
+  const description = error.message;
+  switch (error.code) {
+    case "invalid_token":
+      // A DPoP-bound token sent as a bearer token: tell the client which scheme it needs.
+      return {
+        scheme: error.reason === "dpop_required" ? "DPoP" : scheme,
+        error: error.code,
+        description,
+      };
+    case "invalid_dpop_proof":
+      return { scheme: "DPoP", error: error.code, description };
+    case "use_dpop_nonce": {
+      const nonce = error instanceof UseDpopNonceError ? error.nonce : undefined;
+      return { scheme: "DPoP", error: error.code, description, nonce };
+    }
+    default:
+      return undefined;
+  }
+}
+
 function looksLikeJwt(token: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
 }
@@ -300,8 +350,8 @@ function incomingOf(request: Request): Incoming {
   return nodeIncoming(request) ?? new WebIncoming(request);
 }
 
-/** The same for anything with `headers` (`authenticate` needs no more). */
-function headersOf(request: { headers: Headers }): Pick<Incoming, "header" | "respond"> {
+/** The same for anything with `headers` (`authenticate` reads no body). */
+function headersOf(request: { headers: Headers }): Pick<Incoming, "header" | "respond" | "path"> {
   return (
     nodeIncoming(request) ?? {
       header: (name) => request.headers.get(name) ?? undefined,
@@ -366,6 +416,8 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
   }
 
   const absolute = (path: string) => new URL(path, baseUrl).href;
+  const proofAlgorithms = acceptedProofAlgorithms(tokens.config);
+  const requireNonce = tokens.config.dpop.requireNonce;
   const metadataDocument = {
     issuer: tokens.config.issuer,
     token_endpoint: absolute(paths.refresh),
@@ -376,6 +428,9 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
     response_types_supported: [],
     token_endpoint_auth_methods_supported: ["none"],
     revocation_endpoint_auth_methods_supported: ["none"],
+    ...(proofAlgorithms === undefined
+      ? {}
+      : { dpop_signing_alg_values_supported: proofAlgorithms }),
     ...options.metadata,
   };
 
@@ -408,12 +463,29 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
     return client;
   }
 
+  /**
+   * What core checks a DPoP proof against (RFC 9449 §4.3): the `DPoP` header (core refuses
+   * several), the method, and the URL the client addressed, `baseUrl`'s origin when set.
+   */
+  function dpopOf(
+    view: Pick<Incoming, "header" | "path">,
+    request: { method: string; url: string },
+  ): DpopRequest {
+    const url =
+      options.baseUrl === undefined
+        ? request.url
+        : `${baseUrl.origin}${view.path ?? new URL(request.url).pathname}`;
+    return { proof: view.header("dpop"), method: request.method, url };
+  }
+
   function tokenAnswer(pair: TokenResponse, transport: Transport): Answer {
     // Built literally rather than through json(): this is the answer the endpoints exist for.
     const headers: Record<string, string | string[]> = {
       ...NO_STORE,
       ...JSON_CONTENT,
     };
+    // RFC 9449 §8.2: each token answer hands the client the nonce for its next proof.
+    if (requireNonce) headers["dpop-nonce"] = tokens.dpopNonce();
     if (transport === "cookie" && jar !== undefined) {
       // Never in the body in cookie mode: page scripts must not be able to read it.
       headers["set-cookie"] = [jar.set(pair.refresh_token, pair.session.idleExpiresAt)];
@@ -481,6 +553,7 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
       try {
         const pair = await tokens.refresh(token, {
           client: contextOf(incoming, context),
+          dpop: dpopOf(incoming, incoming.request()),
           ...(clientId === undefined ? {} : { clientId }),
         });
         return tokenAnswer(pair, viaCookie ? "cookie" : "body");
@@ -494,6 +567,24 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
     });
   }
 
+  /**
+   * The claims of an access token to revoke, `undefined` when it is not a valid one. A token
+   * bound to a DPoP key needs a proof of that key, as using it would.
+   */
+  async function revocableClaims(
+    token: string,
+    incoming: Incoming,
+  ): Promise<AccessTokenClaims | undefined> {
+    try {
+      return await tokens.verifyAccessToken(token);
+    } catch (error) {
+      if (!(error instanceof TokensError && error.code === "invalid_token")) throw error;
+      if (error.reason !== "dpop_required") return undefined;
+    }
+    const dpop = { ...dpopOf(incoming, incoming.request()), scheme: "DPoP" as const };
+    return tokens.verifyAccessToken(token, { dpop });
+  }
+
   async function revoke(incoming: Incoming): Promise<Answer> {
     return guard(async () => {
       if (incoming.method !== "POST") return methodNotAllowed(POST_METHODS);
@@ -502,10 +593,7 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
       const { token, viaCookie } = presentedToken(incoming, params, "token");
       if (looksLikeJwt(token)) {
         // RFC 7009 §2.1 lets revoking an access token end its refresh tokens too.
-        const claims = await tokens.verifyAccessToken(token).catch((error: unknown) => {
-          if (error instanceof TokensError && error.code === "invalid_token") return undefined;
-          throw error;
-        });
+        const claims = await revocableClaims(token, incoming);
         if (claims !== undefined) await tokens.revokeSession(claims.sid, "logout");
       } else {
         await tokens.revoke(token);
@@ -574,29 +662,35 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
   const byPath = new Map(routes.map((route) => [route.entry.path, route]));
 
   async function authenticate(
-    request: { headers: Headers },
+    request: AuthenticatedRequest,
     authOptions: AuthenticateOptions = {},
   ): Promise<AuthResult> {
     const view = headersOf(request);
+    const refuse = (status: 400 | 401, challenge: Challenge, error?: TokensError): AuthResult => {
+      const answer = bearerChallenge(status, { dpopAlgorithms: proofAlgorithms, ...challenge });
+      return {
+        ok: false,
+        response: view.respond(answer),
+        ...(error === undefined ? {} : { error }),
+      };
+    };
     const credential = readBearer(view.header("authorization"));
-    if (credential.kind === "missing") {
-      return { ok: false, response: view.respond(bearerChallenge(401)) };
-    }
+    if (credential.kind === "missing") return refuse(401, {});
     if (credential.kind === "malformed") {
-      const answer = bearerChallenge(400, "invalid_request", "Malformed Authorization header");
-      return { ok: false, response: view.respond(answer) };
+      const description = "Malformed Authorization header";
+      return refuse(400, { scheme: credential.scheme, error: "invalid_request", description });
     }
     try {
       const claims = await tokens.verifyAccessToken(credential.token, {
         checkSession: authOptions.checkSession ?? options.checkSession ?? false,
         ...(authOptions.audience === undefined ? {} : { audience: authOptions.audience }),
+        dpop: { ...dpopOf(view, request), scheme: credential.scheme },
       });
       return { ok: true, claims };
     } catch (error) {
-      if (error instanceof TokensError && error.code === "invalid_token") {
-        const answer = bearerChallenge(401, "invalid_token", error.message);
-        return { ok: false, response: view.respond(answer), error };
-      }
+      const challenge =
+        error instanceof TokensError ? resourceChallenge(error, credential.scheme) : undefined;
+      if (challenge !== undefined) return refuse(401, challenge, error as TokensError);
       const answer = tokensErrorResponse(error, retryAfter);
       if (answer !== undefined && error instanceof TokensError) {
         return { ok: false, response: view.respond(answer), error };
@@ -626,12 +720,18 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
     try {
       const pair = await tokens.issue({
         ...issueOptions,
+        dpop: issueOptions.dpop ?? dpopOf(incoming, incoming.request()),
         client: { ...contextOf(incoming, context), ...issueOptions.client },
       });
       return incoming.respond(tokenAnswer(pair, chosen));
     } catch (error) {
-      // The store being down is not the app's fault; anything else (e.g. a reserved claim) is.
-      if (error instanceof StoreUnavailableError) {
+      // The store being down or a refused DPoP proof is not the app's fault; anything else (e.g.
+      // a reserved claim) is.
+      if (
+        error instanceof StoreUnavailableError ||
+        error instanceof InvalidDpopProofError ||
+        error instanceof UseDpopNonceError
+      ) {
         return incoming.respond(tokensErrorResponse(error, retryAfter) ?? serverError());
       }
       throw error;
@@ -675,5 +775,6 @@ export function createHandlers(tokens: Tokens, options: HandlersOptions = {}): T
       return toResponse(withClearedCookie(json(status, body, headers)));
     },
     clientContext: (request, context) => contextOf(incomingOf(request), context),
+    dpopRequest: (request) => dpopOf(headersOf(request), request),
   };
 }

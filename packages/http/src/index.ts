@@ -1,6 +1,7 @@
-export type { BearerCredential } from "./bearer.js";
+export type { AuthScheme, BearerCredential } from "./bearer.js";
 export type { CookieOptions } from "./cookie.js";
 export {
+  type AuthenticatedRequest,
   type AuthenticateOptions,
   type AuthResult,
   createHandlers,

@@ -34,6 +34,8 @@ export interface NodeRequestLike extends NodeStreamLike {
   method?: string | undefined;
   url?: string | undefined;
   headers: Record<string, string | string[] | undefined>;
+  /** The connection; a TLS one (`encrypted`) makes the URL `https:`. */
+  readonly socket?: object | undefined;
 }
 
 /**
@@ -87,7 +89,10 @@ export interface NodeResponseLike {
  * ```
  */
 export interface ToWebRequestOptions {
-  /** Origin the URL is built on. Default `http://` + the `Host` header (or `localhost`). */
+  /**
+   * Origin the URL is built on. Default `https://` on a TLS connection, else `http://`, + the
+   * `Host` header (or `localhost`).
+   */
   origin?: string;
   /** Path and query to use instead of `req.url` (e.g. Express's `originalUrl` under a mount). */
   url?: string;
@@ -420,7 +425,10 @@ class NodeIncoming implements Incoming {
     const path = this.target;
     let url: URL;
     try {
-      const origin = this.options.origin ?? `http://${this.header("host") ?? "localhost"}`;
+      const scheme = (this.req.socket as { encrypted?: unknown } | undefined)?.encrypted
+        ? "https"
+        : "http";
+      const origin = this.options.origin ?? `${scheme}://${this.header("host") ?? "localhost"}`;
       // Concatenated, not resolved: a path like "//other.example/x" must stay a path.
       url = new URL(path.startsWith("/") ? `${new URL(origin).origin}${path}` : path);
     } catch {

@@ -1,4 +1,4 @@
-import { TokensError } from "@tokens/core";
+import { TokensError, UseDpopNonceError } from "@tokens/core";
 
 /**
  * A handler's answer as plain data. It becomes a web `Response` at the edge of the public API,
@@ -104,7 +104,16 @@ export function tokensErrorResponse(error: unknown, retryAfter: number): Answer 
     case "invalid_request":
     case "invalid_grant":
     case "unsupported_grant_type":
+    case "invalid_dpop_proof":
       return oauthError(400, error.code, error.message);
+    case "use_dpop_nonce":
+      // RFC 9449 §8: the client retries with the nonce this header carries.
+      return oauthError(
+        400,
+        error.code,
+        error.message,
+        error instanceof UseDpopNonceError ? { "dpop-nonce": error.nonce } : {},
+      );
     case "invalid_token":
       return oauthError(401, error.code, error.message);
     case "temporarily_unavailable":

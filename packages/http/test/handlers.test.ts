@@ -175,6 +175,26 @@ describe("client context", () => {
   });
 });
 
+describe("DPoP requests", () => {
+  const request = new Request("http://10.0.0.7:8080/api/me?x=1", {
+    method: "PATCH",
+    headers: { dpop: "proof.jws.value" },
+  });
+
+  it("take the proof, the method and the request's URL", () => {
+    expect(createHandlers(tokensFor()).dpopRequest(request)).toEqual({
+      proof: "proof.jws.value",
+      method: "PATCH",
+      url: "http://10.0.0.7:8080/api/me?x=1",
+    });
+  });
+
+  it("take the public origin from baseUrl, keeping the request's path", () => {
+    const handlers = createHandlers(tokensFor(), { baseUrl: "https://api.example.test/ignored" });
+    expect(handlers.dpopRequest(request).url).toBe("https://api.example.test/api/me");
+  });
+});
+
 describe("answers", () => {
   it("builds a logout answer that deletes the cookie", async () => {
     const handlers = createHandlers(tokensFor(), { cookie: true });

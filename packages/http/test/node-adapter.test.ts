@@ -94,6 +94,13 @@ describe("toWebRequest", () => {
     await expect(request.text()).rejects.toThrow(TypeError);
   });
 
+  it("builds an https: URL for a request that came over TLS", () => {
+    const overTls = Object.assign(nodeRequest("GET", "/api/me"), { socket: { encrypted: true } });
+    expect(toWebRequest(overTls).url).toBe("https://auth.example.test/api/me");
+    const plain = Object.assign(nodeRequest("GET", "/api/me"), { socket: {} });
+    expect(toWebRequest(plain).url).toBe("http://auth.example.test/api/me");
+  });
+
   it("leaves the body spent once the handlers read it", async () => {
     const request = await refreshRequest();
     const response = await handlers.route(request);

@@ -15,10 +15,11 @@ import {
   type TokenStore,
   type Tokens,
 } from "@tokens/core";
-import { unknownRefreshToken } from "@tokens/core/testing";
+import { type DpopTestKey, dpopKey, dpopProof, unknownRefreshToken } from "@tokens/core/testing";
 import { createHandlers, type IssueRequestOptions, type TokenHandlers } from "@tokens/http";
 import { memoryStore } from "@tokens/memory";
 import { parseSetCookie } from "cookie";
+import { decodeJwt } from "jose";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 export interface SuiteServer {
@@ -37,6 +38,11 @@ export function loginFromUrl(url: URL): IssueRequestOptions | undefined {
   if (subject === "nobody") return undefined;
   const clientId = url.searchParams.get("client_id");
   return { subject, ...(clientId ? { clientId } : {}), claims: { role: "tester" } };
+}
+
+/** The `cnf.jkt` of an access token (RFC 9449 §6.1), read without verifying it. */
+export function boundKey(accessToken: string): string | undefined {
+  return (decodeJwt(accessToken).cnf as { jkt?: string } | undefined)?.jkt;
 }
 
 /** Starts a node `http.Server` on an ephemeral port and gives back its URL and closer. */
@@ -504,16 +510,18 @@ export function runHttpSuite(
         expect((await me(`bearer ${accessToken}`)).status).toBe(200);
       });
 
-      it("challenges a request without credentials with a bare Bearer", async () => {
+      it("challenges a request without credentials with both schemes, without an error", async () => {
         const response = await me();
         expect(response.status).toBe(401);
-        expect(response.headers.get("www-authenticate")).toBe("Bearer");
+        expect(response.headers.get("www-authenticate")).toBe(
+          `Bearer, DPoP algs="${tokens.config.dpop.algorithms.join(" ")}"`,
+        );
       });
 
       it("treats another scheme as no credentials", async () => {
         const response = await me("Basic dXNlcjpwYXNz");
         expect(response.status).toBe(401);
-        expect(response.headers.get("www-authenticate")).toBe("Bearer");
+        expect(response.headers.get("www-authenticate")).toMatch(/^Bearer, DPoP algs="/);
       });
 
       it.each(["Bearer", "Bearer a b", "Bearer a,b"])(
@@ -551,6 +559,206 @@ export function runHttpSuite(
         const response = await me(`Bearer ${accessToken}`, "/api/strict");
         expect(response.status).toBe(503);
         expect(await response.json()).toMatchObject({ error: "temporarily_unavailable" });
+      });
+    });
+
+    describe("DPoP (RFC 9449)", () => {
+      let key: DpopTestKey;
+      let otherKey: DpopTestKey;
+      beforeAll(async () => {
+        [key, otherKey] = await Promise.all([dpopKey(), dpopKey()]);
+      });
+      const algs = () => `algs="${tokens.config.dpop.algorithms.join(" ")}"`;
+      const refreshProof = (with_ = key) =>
+        dpopProof(with_, { htm: "POST", htu: url(handlers.paths.refresh) });
+      const refreshBound = async (refreshToken: string, dpop?: string, headers = {}) =>
+        refreshForm(
+          { grant_type: "refresh_token", refresh_token: refreshToken },
+          { ...headers, ...(dpop === undefined ? {} : { dpop }) },
+        );
+      async function boundLogin(headers: Record<string, string> = {}) {
+        const dpop = await dpopProof(key, { htm: "POST", htu: url("/login") });
+        const { response, body } = await login("", { ...headers, dpop });
+        expect(body.token_type).toBe("DPoP");
+        expect(boundKey(body.access_token)).toBe(key.jkt);
+        return { response, accessToken: body.access_token, refreshToken: body.refresh_token };
+      }
+      async function expectProofRefused(response: Response) {
+        expect(response.status).toBe(400);
+        expect(response.headers.get("cache-control")).toBe("no-store");
+        expect(await response.json()).toEqual({
+          error: "invalid_dpop_proof",
+          error_description: expect.any(String),
+        });
+      }
+
+      it("advertises the accepted proof algorithms in the metadata (RFC 9449 §5.1)", async () => {
+        const response = await fetch(url("/.well-known/oauth-authorization-server"));
+        expect(await response.json()).toMatchObject({
+          dpop_signing_alg_values_supported: tokens.config.dpop.algorithms,
+        });
+      });
+
+      it("binds a session started with a proof and refreshes it with one", async () => {
+        const { refreshToken } = await boundLogin();
+        const response = await refreshBound(refreshToken as string, await refreshProof());
+        expect(response.status).toBe(200);
+        const body = (await response.json()) as { access_token: string; token_type: string };
+        expect(body.token_type).toBe("DPoP");
+        expect(boundKey(body.access_token)).toBe(key.jkt);
+      });
+
+      it("refuses a bound refresh without a proof, and does not take it for reuse", async () => {
+        const { refreshToken } = await boundLogin();
+        await expectProofRefused(await refreshBound(refreshToken as string));
+        const proved = await refreshBound(refreshToken as string, await refreshProof());
+        expect(proved.status).toBe(200);
+      });
+
+      it("refuses a proof made with another key", async () => {
+        const { refreshToken } = await boundLogin();
+        await expectProofRefused(
+          await refreshBound(refreshToken as string, await refreshProof(otherKey)),
+        );
+        expect((await refreshBound(refreshToken as string, await refreshProof())).status).toBe(200);
+      });
+
+      it("refuses a replayed proof", async () => {
+        const { refreshToken } = await boundLogin();
+        const once = await refreshProof();
+        const first = await refreshBound(refreshToken as string, once);
+        expect(first.status).toBe(200);
+        const { refresh_token: next } = (await first.json()) as { refresh_token: string };
+        await expectProofRefused(await refreshBound(next, once));
+      });
+
+      it("refuses a proof for another URL or method", async () => {
+        const { refreshToken } = await boundLogin();
+        const elsewhere = await dpopProof(key, { htm: "POST", htu: url(handlers.paths.revoke) });
+        await expectProofRefused(await refreshBound(refreshToken as string, elsewhere));
+        const asGet = await dpopProof(key, { htm: "GET", htu: url(handlers.paths.refresh) });
+        await expectProofRefused(await refreshBound(refreshToken as string, asGet));
+      });
+
+      it("refuses a request with two DPoP headers", async () => {
+        const { refreshToken } = await boundLogin();
+        const headers = new Headers(FORM);
+        headers.append("dpop", await refreshProof());
+        headers.append("dpop", await refreshProof());
+        const response = await post(handlers.paths.refresh, {
+          headers,
+          body: new URLSearchParams({
+            grant_type: "refresh_token",
+            refresh_token: refreshToken as string,
+          }).toString(),
+        });
+        await expectProofRefused(response);
+      });
+
+      it("refuses a login with an invalid proof with 400 invalid_dpop_proof", async () => {
+        const dpop = await dpopProof(key, { htm: "POST", htu: url("/elsewhere") });
+        await expectProofRefused(await post("/login", { headers: { dpop } }));
+      });
+
+      it("revokes a bound access token only with a proof of its key", async () => {
+        const { accessToken, refreshToken } = await boundLogin();
+        const revoke = (dpop?: string) =>
+          post(handlers.paths.revoke, {
+            headers: { ...FORM, ...(dpop === undefined ? {} : { dpop }) },
+            body: new URLSearchParams({ token: accessToken }).toString(),
+          });
+        await expectProofRefused(await revoke());
+        const htu = url(handlers.paths.revoke);
+        await expectProofRefused(
+          await revoke(await dpopProof(otherKey, { htm: "POST", htu, accessToken })),
+        );
+        expect((await revoke(await dpopProof(key, { htm: "POST", htu, accessToken }))).status).toBe(
+          200,
+        );
+        const after = await refreshBound(refreshToken as string, await refreshProof());
+        expect(after.status).toBe(400);
+        expect(await after.json()).toMatchObject({ error: "invalid_grant" });
+      });
+
+      it("keeps the cookie of a bound session when a refresh lacks the proof", async () => {
+        const { response } = await boundLogin({ "token-transport": "cookie" });
+        const cookie = cookieOf(response);
+        const headers = { ...CSRF, ...cookieHeader(cookie) };
+        const refused = await post(handlers.paths.refresh, { headers });
+        await expectProofRefused(refused);
+        expect(refused.headers.getSetCookie()).toEqual([]);
+        const proved = await post(handlers.paths.refresh, {
+          headers: { ...headers, dpop: await refreshProof() },
+        });
+        expect(proved.status).toBe(200);
+        expect(cookieOf(proved).value).not.toBe(cookie.value);
+      });
+
+      describe("on protected routes (RFC 9449 §7)", () => {
+        const me = async (authorization: string, dpop?: string) =>
+          fetch(url("/api/me"), {
+            headers: { authorization, ...(dpop === undefined ? {} : { dpop }) },
+          });
+        const meProof = (
+          accessToken: string,
+          claims: Partial<Parameters<typeof dpopProof>[1]> = {},
+        ) => dpopProof(key, { htm: "GET", htu: url("/api/me"), accessToken, ...claims });
+        async function expectChallenge(response: Response, error: string) {
+          expect(response.status).toBe(401);
+          expect(response.headers.get("www-authenticate")).toMatch(
+            new RegExp(`^DPoP error="${error}", error_description="[^"\\\\]+", ${algs()}$`),
+          );
+          expect(await response.json()).toMatchObject({ error });
+        }
+
+        it("accepts a bound token with the DPoP scheme and a proof carrying its hash", async () => {
+          const { accessToken } = await boundLogin();
+          const response = await me(`DPoP ${accessToken}`, await meProof(accessToken));
+          expect(response.status).toBe(200);
+          const { auth } = (await response.json()) as { auth: { cnf?: { jkt: string } } };
+          expect(auth.cnf).toEqual({ jkt: key.jkt });
+        });
+
+        it("refuses a bound token sent as a bearer token, naming the DPoP scheme", async () => {
+          const { accessToken } = await boundLogin();
+          await expectChallenge(await me(`Bearer ${accessToken}`), "invalid_token");
+        });
+
+        it("refuses the DPoP scheme without a proof", async () => {
+          const { accessToken } = await boundLogin();
+          await expectChallenge(await me(`DPoP ${accessToken}`), "invalid_dpop_proof");
+        });
+
+        it.each([
+          ["for another method", { htm: "POST" }],
+          ["for another URL", { htu: "http://127.0.0.1:1/api/me" }],
+          ["for another access token", { accessToken: "another.access.token" }],
+        ])("refuses a proof %s", async (_, claims) => {
+          const { accessToken } = await boundLogin();
+          const response = await me(`DPoP ${accessToken}`, await meProof(accessToken, claims));
+          await expectChallenge(response, "invalid_dpop_proof");
+        });
+
+        it("refuses a replayed proof", async () => {
+          const { accessToken } = await boundLogin();
+          const once = await meProof(accessToken);
+          expect((await me(`DPoP ${accessToken}`, once)).status).toBe(200);
+          await expectChallenge(await me(`DPoP ${accessToken}`, once), "invalid_dpop_proof");
+        });
+
+        it("refuses an unbound token with the DPoP scheme", async () => {
+          const { accessToken } = await bodyLogin();
+          const response = await me(`DPoP ${accessToken}`, await meProof(accessToken));
+          await expectChallenge(response, "invalid_token");
+        });
+
+        it("answers a DPoP scheme without a token with 400 invalid_request", async () => {
+          const response = await me("DPoP");
+          expect(response.status).toBe(400);
+          expect(response.headers.get("www-authenticate")).toMatch(
+            /^DPoP error="invalid_request", error_description="[^"]+", algs="/,
+          );
+        });
       });
     });
 
