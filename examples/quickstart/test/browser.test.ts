@@ -399,6 +399,38 @@ describe.runIf(hasChromium)("quickstart page in Chromium", () => {
     expect(problemsOf([page])).toEqual([]);
   });
 
+  it("refuses the refresh cookie copied into another browser, whose key differs", async () => {
+    const context = await start({ dpop: { policy: "required" } });
+    const page = await openTab(context);
+    await logIn(page);
+    const session = (await status(page))?.match(/session (\S+),/)?.[1];
+
+    // Malware copies the cookies (the HttpOnly refresh cookie too) into a profile of its own.
+    const thief = await browser.newContext();
+    contexts.push(thief);
+    await thief.addCookies(await context.cookies());
+    const stolen = await thief.newPage();
+    const refused = stolen.waitForResponse((response) =>
+      response.url().endsWith("/auth/token/refresh"),
+    );
+    await stolen.goto(`${base}/`);
+    const answer = await refused;
+    expect(answer.status()).toBe(400);
+    expect(await answer.json()).toMatchObject({ error: "invalid_dpop_proof" });
+    // It did prove a key: its own, not the one the session is bound to.
+    const attempt = { method: "POST", path: "", headers: await answer.request().allHeaders() };
+    expect(attempt.headers.dpop).toBeDefined();
+    expect(keyOf(attempt)).not.toBe((await storedKey(page)).key);
+    await expect.poll(() => state(stolen)).not.toBe("active");
+
+    // Not a reuse: the owner's session lives on, and its next refresh rotates as usual.
+    expect(events.map((event) => event.type)).not.toContain("reuse_detected");
+    await page.reload();
+    await expect.poll(() => state(page)).toBe("active");
+    expect(await status(page)).toContain(`session ${session},`);
+    expect(statuses("/auth/token/refresh")).toEqual([400, 200]);
+  });
+
   it("picks up the server's DPoP nonce with one retry and sends it from then on", async () => {
     const context = await start({ dpop: { policy: "required", requireNonce: true } });
     const page = await openTab(context);
@@ -406,22 +438,41 @@ describe.runIf(hasChromium)("quickstart page in Chromium", () => {
     // The first login proof had no nonce: refused once with use_dpop_nonce, then accepted.
     expect(statuses("/auth/login")).toEqual([400, 200]);
     const logins = await sentBy([page], "/auth/login");
-    expect(logins.map((request) => proofOf(request).claims.nonce)).toEqual([
-      undefined,
-      expect.any(String),
-    ]);
+    const nonce = proofOf(logins[1] as Sent).claims.nonce;
+    expect(logins.map((request) => proofOf(request).claims.nonce)).toEqual([undefined, nonce]);
+    expect(nonce).toEqual(expect.any(String));
 
+    // The page remembers the origin's nonce: its API call needs no retry.
+    const me = async () => {
+      await page.evaluate(() => {
+        (document.getElementById("output") as HTMLElement).textContent = "";
+      });
+      await page.click("#me");
+      await expect
+        .poll(() => page.locator("#output").textContent())
+        .toMatch(/^GET \/api\/me → 200/);
+    };
+    await me();
+    expect(statuses("/api/me")).toEqual([200]);
+    expect(proofOf((await sentBy([page], "/api/me"))[0] as Sent).claims.nonce).toBe(nonce);
+
+    // A reload starts without one: the refresh is refused once, then proven with the nonce;
+    // the API call after it carries that nonce from the start.
     await page.reload();
     await expect.poll(() => state(page)).toBe("active");
-    await page.click("#me");
-    await expect.poll(() => page.locator("#output").textContent()).toMatch(/^GET \/api\/me → 200/);
-    // The nonce is still current: the refresh and the API call need no retry.
-    expect(statuses("/auth/token/refresh")).toEqual([200]);
-    expect(statuses("/api/me")).toEqual([200]);
-    const [refresh] = await sentBy([page], "/auth/token/refresh");
-    expect(refresh && proofOf(refresh).claims.nonce).toEqual(expect.any(String));
-    // The one refused login is the only failed request (and its console line).
+    expect(statuses("/auth/token/refresh")).toEqual([400, 200]);
+    await me();
+    expect(statuses("/api/me")).toEqual([200, 200]);
+    const refreshes = await sentBy([page], "/auth/token/refresh");
+    const [, retried] = refreshes.map((request) => proofOf(request).claims.nonce);
+    expect(refreshes.map((request) => proofOf(request).claims.nonce)).toEqual([undefined, retried]);
+    expect(proofOf((await sentBy([page], "/api/me"))[1] as Sent).claims.nonce).toBe(retried);
+    // The two refused proofs are the only failed requests (each with its console line).
     expect(problemsOf([page]).filter((problem) => !problem.includes("400"))).toEqual([]);
+    expect(problemsOf([page]).filter((problem) => /^400 /.test(problem))).toEqual([
+      `400 ${base}/auth/login`,
+      `400 ${base}/auth/token/refresh`,
+    ]);
   });
 
   it("lists the devices and ends another browser's session", async () => {
