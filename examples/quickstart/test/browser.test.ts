@@ -1,8 +1,10 @@
 /*
  * The shipped demo page (its script bundled with @tokens/client by the example's build) in real
  * Chromium tabs against a real loopback server: one refresh per expiry for every tab, logout
- * reaching every tab, no failing request for a logged-out visitor, and a page that reads well.
+ * reaching every tab, no failing request for a logged-out visitor, DPoP proofs from one
+ * non-extractable key that survives reloads, and a page that reads well.
  */
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
@@ -101,12 +103,69 @@ describe.runIf(hasChromium)("quickstart page in Chromium", () => {
     });
     page.on("requestfailed", (request) => problems.push(`failed: ${request.url()}`));
     pageProblems.set(page, problems);
+    const sent: Array<Promise<Sent>> = [];
+    page.on("request", (request) => {
+      const { pathname } = new URL(request.url());
+      const method = request.method();
+      sent.push(request.allHeaders().then((headers) => ({ method, path: pathname, headers })));
+    });
+    pageRequests.set(page, sent);
     await page.goto(`${base}/`);
     await expect.poll(() => state(page)).not.toBe("loading");
     return page;
   }
   const pageProblems = new Map<Page, string[]>();
   const problemsOf = (pages: Page[]) => pages.flatMap((page) => pageProblems.get(page) ?? []);
+  /** What the pages' requests carried, as the browser sent them (path without the query). */
+  interface Sent {
+    method: string;
+    path: string;
+    headers: Record<string, string>;
+  }
+  const pageRequests = new Map<Page, Array<Promise<Sent>>>();
+  const sentBy = async (pages: Page[], path: string) =>
+    (await Promise.all(pages.flatMap((page) => pageRequests.get(page) ?? []))).filter(
+      (request) => request.path === path,
+    );
+
+  /** A DPoP proof's header and claims (the server verified the signature). */
+  const proofOf = (request: Sent) => {
+    const [header = "", claims = ""] = (request.headers.dpop ?? "").split(".");
+    const decode = (part: string) =>
+      JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as Record<string, unknown>;
+    return { header: decode(header), claims: decode(claims) };
+  };
+  /** The public key a proof names, as a string to compare. */
+  const keyOf = (request: Sent) => {
+    const { jwk } = proofOf(request).header as { jwk: Record<string, string> };
+    return JSON.stringify([jwk.kty, jwk.crv, jwk.x, jwk.y]);
+  };
+
+  /** The page's DPoP key pair as stored in IndexedDB, and what page scripts can do with it. */
+  const storedKey = (page: Page) =>
+    page.evaluate(async () => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const opening = indexedDB.open("tokens-dpop");
+        opening.onsuccess = () => resolve(opening.result);
+        opening.onerror = () => reject(opening.error);
+      });
+      const pair = await new Promise<CryptoKeyPair>((resolve, reject) => {
+        const reading = db.transaction("tokens-keys").objectStore("tokens-keys").get("dpop");
+        reading.onsuccess = () => resolve(reading.result as CryptoKeyPair);
+        reading.onerror = () => reject(reading.error);
+      });
+      db.close();
+      const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
+      return {
+        extractable: pair.privateKey.extractable,
+        usages: pair.privateKey.usages,
+        exported: await crypto.subtle.exportKey("jwk", pair.privateKey).then(
+          () => "exported",
+          (error: Error) => error.name,
+        ),
+        key: JSON.stringify([jwk.kty, jwk.crv, jwk.x, jwk.y]),
+      };
+    });
 
   async function logIn(page: Page): Promise<void> {
     await page.click("#login button");
@@ -192,6 +251,16 @@ describe.runIf(hasChromium)("quickstart page in Chromium", () => {
     expect(kinds).not.toContain("session_revoked");
     expect((await quickstart.tokens.listSessions("user_demo")).map((s) => s.id)).toEqual([session]);
 
+    // With DPoP on, every tab signs with the one key in IndexedDB: the bound session's single
+    // refresh per expiry may come from any tab, and every API call proves that key.
+    const refreshes = await sentBy(tabs, "/auth/token/refresh");
+    expect(refreshes).toHaveLength(cycles);
+    const calls = await sentBy(tabs, "/api/me");
+    expect(calls).toHaveLength(cycles * 5);
+    for (const call of calls) expect(call.headers.authorization).toMatch(/^DPoP /);
+    const keys = new Set([...refreshes, ...calls].map(keyOf));
+    expect(keys).toEqual(new Set([(await storedKey(second)).key]));
+
     // The live view: one refresh per cycle, named in every tab; the other tabs waited for it.
     const activity = await Promise.all(
       tabs.map((tab) => tab.locator("#activity li").allTextContents()),
@@ -261,6 +330,149 @@ describe.runIf(hasChromium)("quickstart page in Chromium", () => {
     await reopened.click("#me");
     await expect.poll(() => reopened.locator("#output").textContent()).toContain('"sid": "');
     expect(problemsOf([page, reopened])).toEqual([]);
+  });
+
+  it("proves refreshes and API calls with a non-extractable key that survives a reload", async () => {
+    // Required: a session without a proof (or a token without one) would be refused.
+    const context = await start({ accessTokenTtl: 60, dpop: { policy: "required" } });
+    const page = await openTab(context);
+    await logIn(page);
+    const session = (await status(page))?.match(/session (\S+),/)?.[1];
+    await page.click("#me");
+    await expect.poll(() => page.locator("#output").textContent()).toMatch(/^GET \/api\/me → 200/);
+
+    // The key the page signs with: in IndexedDB, usable for signing, never exportable.
+    const stored = await storedKey(page);
+    expect(stored).toMatchObject({
+      extractable: false,
+      usages: ["sign"],
+      exported: "InvalidAccessError",
+    });
+
+    const [login] = await sentBy([page], "/auth/login");
+    const [call] = await sentBy([page], "/api/me");
+    if (!login || !call) throw new Error("the page sent no login or API call");
+    expect(proofOf(login)).toMatchObject({
+      header: { typ: "dpop+jwt", alg: "ES256" },
+      claims: { htm: "POST", htu: `${base}/auth/login` },
+    });
+    const accessToken = call.headers.authorization?.replace(/^DPoP /, "") ?? "";
+    expect(accessToken.split(".")).toHaveLength(3);
+    expect(proofOf(call).claims).toMatchObject({
+      htm: "GET",
+      htu: `${base}/api/me`,
+      ath: createHash("sha256").update(accessToken).digest("base64url"),
+    });
+    expect(Object.keys(proofOf(call).header.jwk as object).sort()).toEqual([
+      "crv",
+      "kty",
+      "x",
+      "y",
+    ]);
+    expect(keyOf(login)).toBe(stored.key);
+    expect(keyOf(call)).toBe(stored.key);
+
+    // A reload: the access token is gone from memory, the key is not; the refresh proves it.
+    await page.reload();
+    await expect.poll(() => state(page)).toBe("active");
+    expect(await status(page)).toContain(`session ${session},`);
+    expect(statuses("/auth/token/refresh")).toEqual([200]);
+    const [refresh] = await sentBy([page], "/auth/token/refresh");
+    if (!refresh) throw new Error("the reloaded page did not refresh");
+    expect(proofOf(refresh).claims).toMatchObject({
+      htm: "POST",
+      htu: `${base}/auth/token/refresh`,
+    });
+    expect(proofOf(refresh).claims).not.toHaveProperty("ath");
+    expect(keyOf(refresh)).toBe(stored.key);
+    expect((await storedKey(page)).key).toBe(stored.key);
+
+    await page.click("#me");
+    await expect.poll(() => page.locator("#output").textContent()).toMatch(/^GET \/api\/me → 200/);
+    const afterReload = (await sentBy([page], "/api/me")).at(-1);
+    if (!afterReload) throw new Error("no API call after the reload");
+    expect(afterReload.headers.authorization).toMatch(/^DPoP /);
+    expect(afterReload.headers.authorization).not.toBe(call.headers.authorization);
+    expect(keyOf(afterReload)).toBe(stored.key);
+    const jtis = [login, call, refresh, afterReload].map((request) => proofOf(request).claims.jti);
+    expect(new Set(jtis).size).toBe(4);
+    expect(problemsOf([page])).toEqual([]);
+  });
+
+  it("refuses the refresh cookie copied into another browser, whose key differs", async () => {
+    const context = await start({ dpop: { policy: "required" } });
+    const page = await openTab(context);
+    await logIn(page);
+    const session = (await status(page))?.match(/session (\S+),/)?.[1];
+
+    // Malware copies the cookies (the HttpOnly refresh cookie too) into a profile of its own.
+    const thief = await browser.newContext();
+    contexts.push(thief);
+    await thief.addCookies(await context.cookies());
+    const stolen = await thief.newPage();
+    const refused = stolen.waitForResponse((response) =>
+      response.url().endsWith("/auth/token/refresh"),
+    );
+    await stolen.goto(`${base}/`);
+    const answer = await refused;
+    expect(answer.status()).toBe(400);
+    expect(await answer.json()).toMatchObject({ error: "invalid_dpop_proof" });
+    // It did prove a key: its own, not the one the session is bound to.
+    const attempt = { method: "POST", path: "", headers: await answer.request().allHeaders() };
+    expect(attempt.headers.dpop).toBeDefined();
+    expect(keyOf(attempt)).not.toBe((await storedKey(page)).key);
+    await expect.poll(() => state(stolen)).not.toBe("active");
+
+    // Not a reuse: the owner's session lives on, and its next refresh rotates as usual.
+    expect(events.map((event) => event.type)).not.toContain("reuse_detected");
+    await page.reload();
+    await expect.poll(() => state(page)).toBe("active");
+    expect(await status(page)).toContain(`session ${session},`);
+    expect(statuses("/auth/token/refresh")).toEqual([400, 200]);
+  });
+
+  it("picks up the server's DPoP nonce with one retry and sends it from then on", async () => {
+    const context = await start({ dpop: { policy: "required", requireNonce: true } });
+    const page = await openTab(context);
+    await logIn(page);
+    // The first login proof had no nonce: refused once with use_dpop_nonce, then accepted.
+    expect(statuses("/auth/login")).toEqual([400, 200]);
+    const logins = await sentBy([page], "/auth/login");
+    const nonce = proofOf(logins[1] as Sent).claims.nonce;
+    expect(logins.map((request) => proofOf(request).claims.nonce)).toEqual([undefined, nonce]);
+    expect(nonce).toEqual(expect.any(String));
+
+    // The page remembers the origin's nonce: its API call needs no retry.
+    const me = async () => {
+      await page.evaluate(() => {
+        (document.getElementById("output") as HTMLElement).textContent = "";
+      });
+      await page.click("#me");
+      await expect
+        .poll(() => page.locator("#output").textContent())
+        .toMatch(/^GET \/api\/me → 200/);
+    };
+    await me();
+    expect(statuses("/api/me")).toEqual([200]);
+    expect(proofOf((await sentBy([page], "/api/me"))[0] as Sent).claims.nonce).toBe(nonce);
+
+    // A reload starts without one: the refresh is refused once, then proven with the nonce;
+    // the API call after it carries that nonce from the start.
+    await page.reload();
+    await expect.poll(() => state(page)).toBe("active");
+    expect(statuses("/auth/token/refresh")).toEqual([400, 200]);
+    await me();
+    expect(statuses("/api/me")).toEqual([200, 200]);
+    const refreshes = await sentBy([page], "/auth/token/refresh");
+    const [, retried] = refreshes.map((request) => proofOf(request).claims.nonce);
+    expect(refreshes.map((request) => proofOf(request).claims.nonce)).toEqual([undefined, retried]);
+    expect(proofOf((await sentBy([page], "/api/me"))[1] as Sent).claims.nonce).toBe(retried);
+    // The two refused proofs are the only failed requests (each with its console line).
+    expect(problemsOf([page]).filter((problem) => !problem.includes("400"))).toEqual([]);
+    expect(problemsOf([page]).filter((problem) => /^400 /.test(problem))).toEqual([
+      `400 ${base}/auth/login`,
+      `400 ${base}/auth/token/refresh`,
+    ]);
   });
 
   it("lists the devices and ends another browser's session", async () => {

@@ -6,12 +6,19 @@ import {
   abortReason,
   answerError,
   callEndpoint,
+  type EndpointAnswer,
   isInvalidTokenChallenge,
+  isNonceChallenge,
   oauthError,
   tokenResponse,
 } from "./http.js";
+import { indexedDbKeyStore } from "./indexed-db-key-store.js";
+import { createDpopSigner } from "./internal/dpop.js";
+import { memoryKeyStore } from "./memory-key-store.js";
 import type {
   AccessToken,
+  DpopKeyStore,
+  DpopOptions,
   FetchFunction,
   LoginResult,
   RefreshedEvent,
@@ -23,9 +30,15 @@ import type {
   TokenResponseBody,
 } from "./types.js";
 
-/** The access token in memory, with the instant it should be replaced. */
-interface Held {
+/** An access token and how it is presented. */
+interface Credential {
   token: string;
+  /** DPoP-bound (`token_type: "DPoP"`): sent as `Authorization: DPoP` with a proof. */
+  dpop: boolean;
+}
+
+/** The access token in memory, with the instant it should be replaced. */
+interface Held extends Credential {
   expiresAt: number;
   refreshAt: number;
 }
@@ -50,6 +63,14 @@ const DEFAULT_TIMEOUT_MS = 10_000;
  * client.on("sessionEnded", () => router.navigate("/login"));
  * await client.login({ username: "demo", password: "demo" });
  * const me = await client.fetch("/api/me").then((response) => response.json());
+ * ```
+ *
+ * @example DPoP: tokens bound to a non-extractable key kept in IndexedDB
+ * ```ts
+ * const client = createTokenClient({ dpop: true });
+ * await client.login({ username: "demo", password: "demo" });
+ * // Sent with `Authorization: DPoP …` and a `DPoP` proof when the server bound the token.
+ * const me = await client.fetch("/api/me");
  * ```
  *
  * @example Native app, body mode (the refresh token lives in the Keychain)
@@ -90,6 +111,8 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
     return impl(input, init);
   };
 
+  const dpop = options.dpop ? createDpopSigner(keyStore(options.dpop)) : null;
+
   const emitter = new Emitter();
   let held: Held | null = null;
   let state: SessionState = "unknown";
@@ -97,7 +120,7 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
   let generation = 0;
   /** Bumps on login, logout and session end: refreshes started before belong to a gone session. */
   let epoch = 0;
-  let inflight: Promise<string | null> | null = null;
+  let inflight: Promise<Credential | null> | null = null;
 
   const coordinator = createCoordinator(options.crossTab, receive);
 
@@ -106,6 +129,7 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
     const expiresAt = now() + lifetime;
     const next = {
       token: tokens.access_token,
+      dpop: tokens.token_type?.toLowerCase() === "dpop",
       expiresAt,
       refreshAt: expiresAt - Math.min(skewMs, lifetime / 2),
     };
@@ -113,7 +137,12 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
     state = "active";
     generation++;
     emitter.emit("refreshed", { expiresAt, source });
-    await coordinator?.publish({ kind: "tokens", accessToken: next.token, ...times(next) });
+    await coordinator?.publish({
+      kind: "tokens",
+      accessToken: next.token,
+      dpop: next.dpop,
+      ...times(next),
+    });
     return next;
   }
 
@@ -144,6 +173,7 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
       if (held && message.expiresAt <= held.expiresAt) return;
       held = {
         token: message.accessToken,
+        dpop: message.dpop,
         expiresAt: message.expiresAt,
         refreshAt: message.refreshAt,
       };
@@ -162,11 +192,29 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
     }
   }
 
-  const fresh = () => (held && now() < held.refreshAt ? held.token : null);
-  const unexpired = () => (held && now() < held.expiresAt ? held.token : null);
+  const fresh = () => (held && now() < held.refreshAt ? held : null);
+  const unexpired = () => (held && now() < held.expiresAt ? held : null);
+
+  /**
+   * Call a token endpoint; with DPoP, with a proof, and once more if the server asks for a
+   * new nonce.
+   */
+  function callTokenEndpoint(
+    url: URL,
+    init: RequestInit,
+    signal?: AbortSignal,
+  ): Promise<EndpointAnswer> {
+    if (!dpop) return callEndpoint(fetchImpl, url, init, timeout, signal);
+    const send = (proof: string) => {
+      const headers = new Headers(init.headers);
+      headers.set("dpop", proof);
+      return callEndpoint(fetchImpl, url, { ...init, headers }, timeout, signal);
+    };
+    return dpop.exchange({ method: "POST", url }, send, demandsNonce);
+  }
 
   /** One refresh for every caller of this tab; the lock makes it one for every tab. */
-  function sharedRefresh(): Promise<string | null> {
+  function sharedRefresh(): Promise<Credential | null> {
     if (!inflight) {
       const seen = generation;
       const work = async () => {
@@ -185,7 +233,7 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
     return inflight;
   }
 
-  async function refreshOverNetwork(): Promise<string | null> {
+  async function refreshOverNetwork(): Promise<Credential | null> {
     const startedIn = epoch;
     const form = new URLSearchParams({ grant_type: "refresh_token" });
     const headers = new Headers({ accept: "application/json" });
@@ -206,17 +254,17 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
     if (options.clientId !== undefined) form.set("client_id", options.clientId);
     const init: RequestInit = { method: "POST", headers, body: form };
     if (cookieCredentials) init.credentials = cookieCredentials;
-    const answer = await failing(callEndpoint(fetchImpl, urls.refresh, init, timeout));
+    const answer = await failing(callTokenEndpoint(urls.refresh, init));
     // Logged out or in meanwhile: this answer belongs to a session that is gone.
     if (epoch !== startedIn) return unexpired();
     if (answer.ok) {
-      const tokens = await failing(Promise.resolve(answer.json).then(tokenResponse));
+      const tokens = await failing(Promise.resolve(answer.json).then(accepted));
       if (storage && tokens.refresh_token !== undefined) {
         // Keep the access token even if the write fails: the old refresh token stays valid for
         // the server's reuse grace, which answers it with this same successor.
         await failing(write(storage, tokens.refresh_token)).catch(() => undefined);
       }
-      return (await hold(tokens, "refresh")).token;
+      return hold(tokens, "refresh");
     }
     const { error, error_description } = oauthError(answer);
     // invalid_grant: the token is dead. In cookie mode a 400 invalid_request means the browser sent
@@ -247,9 +295,12 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
     }
   }
 
-  async function getToken(signal?: AbortSignal | null): Promise<string | null> {
-    const token = fresh();
-    if (token) return token;
+  /** A token endpoint's answer as a token response this client can use. */
+  const accepted = (json: unknown) => tokenResponse(json, dpop !== null);
+
+  async function getToken(signal?: AbortSignal | null): Promise<Credential | null> {
+    const current = fresh();
+    if (current) return current;
     if (state === "ended") return null;
     try {
       return await abortable(sharedRefresh(), signal);
@@ -265,9 +316,9 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
   async function tokenAfterRejection(
     rejected: string,
     signal?: AbortSignal | null,
-  ): Promise<string | null> {
+  ): Promise<Credential | null> {
     if (state === "ended") return null;
-    if (held && held.token !== rejected && now() < held.expiresAt) return held.token;
+    if (held && held.token !== rejected && now() < held.expiresAt) return held;
     if (held && held.token === rejected) {
       // The server's verdict outranks our clock: no caller may pick this token again.
       held.refreshAt = 0;
@@ -307,37 +358,53 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
     const signal = init?.signal ?? request?.signal;
     if (signal?.aborted) throw abortReason(signal);
 
-    // Only a request whose body can be read twice is retried. A Request's body is cloned (not
-    // buffered) up front, and only when it has one; a stream passed in `init` cannot be replayed.
-    let replayable = true;
-    let spare: Request | null = null;
-    if (init?.body != null) replayable = !isStream(init.body);
-    else if (request && request.body !== null) spare = request.clone();
+    // Only a request whose body can be read twice is retried. A Request with a body is never
+    // sent itself: every attempt sends a clone (the body is teed, not buffered up front); a
+    // stream passed in `init` cannot be replayed.
+    const replayable = init?.body == null || !isStream(init.body);
+    const cloneEach = init?.body == null && request !== null && request.body !== null;
+    const source = () => (cloneEach && request ? request.clone() : resolved);
+    const method = init?.method ?? request?.method ?? "GET";
 
-    const send = (source: string | URL | Request, token: string | null) => {
+    const send = (credential: Credential | null): Promise<Response> => {
       const headers = new Headers(sourceHeaders);
-      if (token) headers.set("authorization", `Bearer ${token}`);
-      return fetchImpl(source, { ...init, headers });
+      if (!credential) return fetchImpl(source(), { ...init, headers });
+      if (!dpop || !credential.dpop) {
+        headers.set("authorization", `Bearer ${credential.token}`);
+        return fetchImpl(source(), { ...init, headers });
+      }
+      headers.set("authorization", `DPoP ${credential.token}`);
+      const proven = (proof: string) => {
+        headers.set("dpop", proof);
+        return fetchImpl(source(), { ...init, headers });
+      };
+      const demands = (response: Response) => replayable && isNonceChallenge(response);
+      return dpop.exchange(
+        { method, url: target, accessToken: credential.token },
+        proven,
+        demands,
+        discard,
+      );
     };
 
-    const token = await getToken(signal);
-    const first = await send(resolved, token);
-    if (token === null || !isTokenRejected(first)) return first;
+    const credential = await getToken(signal);
+    const first = await send(credential);
+    if (credential === null || !isTokenRejected(first)) return first;
     if (!replayable) {
       // Still recover the session so the caller's own retry works; a failure was reported.
-      await tokenAfterRejection(token, signal).catch(() => undefined);
+      await tokenAfterRejection(credential.token, signal).catch(() => undefined);
       return first;
     }
-    let next: string | null;
+    let next: Credential | null;
     try {
-      next = await tokenAfterRejection(token, signal);
+      next = await tokenAfterRejection(credential.token, signal);
     } catch (error) {
       await discard(first);
       throw error;
     }
     if (next === null) return first;
     await discard(first);
-    return send(spare ?? resolved, next);
+    return send(next);
   }
 
   return {
@@ -355,14 +422,14 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
       };
       if (cookieCredentials) init.credentials = cookieCredentials;
       return exclusive(async () => {
-        const answer = await callEndpoint(fetchImpl, urls.login, init, timeout, signal);
+        const answer = await callTokenEndpoint(urls.login, init, signal);
         if (!answer.ok) throw answerError(answer, "login_failed", "Login");
-        return adopt(tokenResponse(answer.json), "login");
+        return adopt(accepted(answer.json), "login");
       });
     },
 
     async setTokens(response) {
-      const tokens = tokenResponse(response);
+      const tokens = accepted(response);
       const result = await exclusive(() => adopt(tokens, "set"));
       return { accessToken: result.accessToken, expiresAt: result.expiresAt };
     },
@@ -385,7 +452,7 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
         const init: RequestInit = { method: "POST", headers, body: form };
         if (cookieCredentials) init.credentials = cookieCredentials;
         try {
-          return (await callEndpoint(fetchImpl, urls.revoke, init, timeout, signal)).ok;
+          return (await callTokenEndpoint(urls.revoke, init, signal)).ok;
         } catch (error) {
           if (error instanceof TokenClientError) return false;
           throw error;
@@ -393,15 +460,15 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
       });
     },
 
-    getAccessToken({ signal } = {}) {
-      return getToken(signal);
+    async getAccessToken({ signal } = {}) {
+      return (await getToken(signal))?.token ?? null;
     },
 
     async refresh({ signal } = {}) {
       if (held) {
         held.refreshAt = 0;
       }
-      return abortable(sharedRefresh(), signal);
+      return (await abortable(sharedRefresh(), signal))?.token ?? null;
     },
 
     get state() {
@@ -436,6 +503,32 @@ function nonNegative(value: number, name: string): number {
     throw configuration(`${name} must be a non-negative number, got ${String(value)}`);
   }
   return value;
+}
+
+/** Whether a token endpoint refused a proof for lacking the nonce it now names (RFC 9449 §8). */
+function demandsNonce(answer: EndpointAnswer): boolean {
+  return answer.status === 400 && oauthError(answer).error === "use_dpop_nonce";
+}
+
+function keyStore(option: true | DpopOptions): DpopKeyStore {
+  if (typeof globalThis.crypto?.subtle?.sign !== "function") {
+    throw configuration("dpop needs Web Crypto (crypto.subtle), which this platform lacks");
+  }
+  const keys = option === true ? undefined : option.keys;
+  if (keys === undefined) {
+    return typeof indexedDB === "object" && indexedDB !== null
+      ? indexedDbKeyStore()
+      : memoryKeyStore();
+  }
+  if (
+    typeof keys !== "object" ||
+    keys === null ||
+    typeof keys.load !== "function" ||
+    typeof keys.save !== "function"
+  ) {
+    throw configuration("dpop.keys needs a key store: { load(), save(pair) }");
+  }
+  return keys;
 }
 
 function checkStorage(storage: RefreshTokenStorage | undefined): RefreshTokenStorage {

@@ -2,7 +2,14 @@ import type { CrossTabOptions } from "./types.js";
 
 /** What tabs tell each other. Access tokens only; refresh tokens never leave their transport. */
 export type CrossTabNews =
-  | { kind: "tokens"; accessToken: string; expiresAt: number; refreshAt: number }
+  | {
+      kind: "tokens";
+      accessToken: string;
+      /** Whether it is DPoP-bound (sent as `Authorization: DPoP` with a proof). */
+      dpop: boolean;
+      expiresAt: number;
+      refreshAt: number;
+    }
   | { kind: "ended"; error: string; error_description?: string };
 
 /** A piece of news as sent: with the id its marker lock names. */
@@ -173,6 +180,7 @@ function isMessage(data: unknown): data is CrossTabMessage {
   if (message.kind === "tokens") {
     return (
       typeof message.accessToken === "string" &&
+      typeof message.dpop === "boolean" &&
       typeof message.expiresAt === "number" &&
       typeof message.refreshAt === "number"
     );

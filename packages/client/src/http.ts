@@ -130,8 +130,11 @@ export function answerError(
   );
 }
 
-/** Validate a token response; throws `invalid_response` when it is not one. */
-export function tokenResponse(json: unknown): TokenResponseBody {
+/**
+ * Validate a token response; throws `invalid_response` when it is not one. `token_type` must
+ * be `Bearer`, or `DPoP` for a client that sends proofs.
+ */
+export function tokenResponse(json: unknown, dpop: boolean): TokenResponseBody {
   if (typeof json !== "object" || json === null) {
     throw new TokenClientError("invalid_response", "The token response is not a JSON object");
   }
@@ -139,7 +142,8 @@ export function tokenResponse(json: unknown): TokenResponseBody {
   if (typeof body.access_token !== "string" || body.access_token === "") {
     throw new TokenClientError("invalid_response", "The token response has no access_token");
   }
-  if (typeof body.token_type === "string" && body.token_type.toLowerCase() !== "bearer") {
+  const tokenType = typeof body.token_type === "string" ? body.token_type.toLowerCase() : "bearer";
+  if (tokenType !== "bearer" && !(dpop && tokenType === "dpop")) {
     throw new TokenClientError("invalid_response", `Unsupported token_type ${body.token_type}`);
   }
   if (
@@ -159,10 +163,22 @@ export function tokenResponse(json: unknown): TokenResponseBody {
   return body as TokenResponseBody;
 }
 
-/** RFC 6750 §3: the server says the presented access token is expired, revoked or otherwise invalid. */
+/**
+ * RFC 6750 §3 (RFC 9449 §7.1 for DPoP): the server says the presented access token is expired,
+ * revoked or otherwise invalid.
+ */
 export function isInvalidTokenChallenge(response: Response): boolean {
+  return challenges(response, /(^|[\s,])(bearer|dpop)\b/i, "invalid_token");
+}
+
+/** RFC 9449 §9: a resource server wants a proof with the nonce its `DPoP-Nonce` header names. */
+export function isNonceChallenge(response: Response): boolean {
+  return challenges(response, /(^|[\s,])dpop\b/i, "use_dpop_nonce");
+}
+
+function challenges(response: Response, scheme: RegExp, error: string): boolean {
   if (response.status !== 401) return false;
   const challenge = response.headers.get("www-authenticate");
   if (!challenge) return false;
-  return /(^|[\s,])bearer\b/i.test(challenge) && /\berror\s*=\s*"?invalid_token"?/i.test(challenge);
+  return scheme.test(challenge) && new RegExp(`\\berror\\s*=\\s*"?${error}"?`, "i").test(challenge);
 }

@@ -4,10 +4,17 @@ export {
   type TokenClientErrorCode,
   type TokenClientErrorDetails,
 } from "./errors.js";
+export {
+  type IndexedDbKeyStoreOptions,
+  indexedDbKeyStore,
+} from "./indexed-db-key-store.js";
+export { memoryKeyStore } from "./memory-key-store.js";
 export type {
   AccessToken,
   CallOptions,
   CrossTabOptions,
+  DpopKeyStore,
+  DpopOptions,
   FetchFunction,
   LoginResult,
   RefreshedEvent,

@@ -90,6 +90,57 @@ export interface TokenEndpoints {
 }
 
 /**
+ * Where the client keeps its DPoP key pair. The built-in ones: {@link indexedDbKeyStore}
+ * (browsers, the default there), {@link memoryKeyStore} (the default elsewhere) and
+ * `fileKeyStore` from `@tokens/client/node`.
+ *
+ * The first pair saved wins: `save` must keep a pair that is already stored (another tab or
+ * process may have created one meanwhile). The client reads the store again after saving and
+ * signs with whatever `load` then returns, so every tab or process sharing a store signs with
+ * one key.
+ *
+ * @example A store in a native app's secure enclave wrapper
+ * ```ts
+ * const keys: DpopKeyStore = {
+ *   load: () => enclave.loadKeyPair("dpop"),
+ *   save: (pair) => enclave.saveKeyPairIfAbsent("dpop", pair),
+ * };
+ * createTokenClient({ dpop: { keys } });
+ * ```
+ */
+export interface DpopKeyStore {
+  /** The stored ES256 (ECDSA P-256) key pair, or `undefined` when there is none yet. */
+  load(): Promise<CryptoKeyPair | undefined>;
+  /** Store `pair` unless a pair is stored already (then keep that one and resolve). */
+  save(pair: CryptoKeyPair): Promise<void>;
+  /**
+   * Whether the store needs the private key extractable to keep it (it writes it out, as a
+   * file does). The client then generates an extractable pair for `save`; `load` should
+   * import it back non-extractable. Default `false`: the pair is generated non-extractable.
+   */
+  readonly extractable?: boolean;
+}
+
+/**
+ * DPoP (RFC 9449) settings: `dpop: true` uses the defaults.
+ *
+ * @example
+ * ```ts
+ * import { fileKeyStore } from "@tokens/client/node";
+ *
+ * createTokenClient({ baseUrl, transport: "body", storage, dpop: { keys: fileKeyStore(".dpop-key.json") } });
+ * ```
+ */
+export interface DpopOptions {
+  /**
+   * Where the key pair lives. Default: {@link indexedDbKeyStore} where IndexedDB exists (one
+   * non-extractable key for every tab of the origin, kept across reloads), else
+   * {@link memoryKeyStore} (a new key per process: a session bound to it ends with the process).
+   */
+  keys?: DpopKeyStore;
+}
+
+/**
  * Options of {@link createTokenClient}.
  *
  * @example
@@ -131,14 +182,26 @@ export interface TokenClientOptions {
   shouldAttachToken?: (url: URL) => boolean;
   /**
    * Whether a response means "this access token is no longer accepted" (refresh and retry).
-   * Default: 401 with a `WWW-Authenticate: Bearer error="invalid_token"` challenge. Cross-origin
+   * Default: 401 with a `WWW-Authenticate: Bearer error="invalid_token"` (or `DPoP …`) challenge. Cross-origin
    * APIs must list `WWW-Authenticate` in `Access-Control-Expose-Headers` for it to be readable.
    */
   isTokenRejected?: (response: Response) => boolean;
   /** `client_id` sent with refresh and revoke requests, if the server expects one. */
   clientId?: string;
-  /** Current time in epoch milliseconds. Default `Date.now`. */
+  /**
+   * Current time in epoch milliseconds, for scheduling refreshes. Default `Date.now`. DPoP
+   * proofs always carry the wall clock (`Date.now`): the server compares their `iat` with its own.
+   */
   now?: () => number;
+  /**
+   * Sender-constrain the tokens with DPoP (RFC 9449): every token endpoint call (login,
+   * refresh, revoke) and every `client.fetch` that carries the access token also carries a
+   * proof signed with a key the client holds, so a copied refresh or access token is useless
+   * without that key. Tokens the server answers with `token_type: "DPoP"` are then sent as
+   * `Authorization: DPoP …`. A `DPoP-Nonce` the server demands is picked up and the call
+   * retried once. Default off.
+   */
+  dpop?: boolean | DpopOptions;
 }
 
 /**
@@ -164,7 +227,7 @@ export type SessionState = "unknown" | "active" | "ended";
  * ```
  */
 export interface AccessToken {
-  /** The bearer token. */
+  /** The access token (sent as `Bearer`, or as `DPoP` with a proof when it is DPoP-bound). */
   accessToken: string;
   /** When it expires, epoch milliseconds on this device's clock. */
   expiresAt: number;
@@ -195,6 +258,7 @@ export interface LoginResult extends AccessToken {
  */
 export interface TokenResponseBody {
   access_token: string;
+  /** `Bearer`, or `DPoP` (case-insensitive) for a DPoP-bound token when `dpop` is on. */
   token_type?: string;
   /** Seconds the access token lives. */
   expires_in?: number;
@@ -311,7 +375,8 @@ export interface TokenClient {
   logout(options?: CallOptions): Promise<boolean>;
   /**
    * A valid access token, refreshed first if needed; `null` when there is no session. For
-   * transports `fetch` does not cover (WebSocket auth, SSE).
+   * transports `fetch` does not cover (WebSocket auth, SSE). A DPoP-bound token is refused
+   * without a proof, which only `client.fetch` makes.
    */
   getAccessToken(options?: CallOptions): Promise<string | null>;
   /** Refresh now, whatever the current token's age. Resolves the new token, or `null` if the session ended. */

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { calculateJwkThumbprint, EmbeddedJWK, type JWK, jwtVerify } from "jose";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { bundleHarness, startPageServer } from "./browser/page-server.js";
@@ -58,19 +59,19 @@ async function site(config: { accessTokenTtl: number; reuseGrace: number }): Pro
 }
 
 /** One tab with the harness loaded and its client started (cookie mode, the default). */
-async function openTab(target: Site): Promise<Page> {
+async function openTab(target: Site, dpop = false): Promise<Page> {
   const page = await target.context.newPage();
   page.on("pageerror", (error) => console.error("page error:", error));
   await page.goto(target.url);
   await page.waitForFunction(() => window.harness !== undefined);
-  await page.evaluate(() => window.harness.start());
+  await page.evaluate((on) => window.harness.start({ dpop: on }), dpop);
   return page;
 }
 
 /** `count` tabs; the first logs in and the others learn the access token from its broadcast. */
-async function loggedInTabs(target: Site, count: number): Promise<Page[]> {
+async function loggedInTabs(target: Site, count: number, dpop = false): Promise<Page[]> {
   const tabs: Page[] = [];
-  for (let index = 0; index < count; index++) tabs.push(await openTab(target));
+  for (let index = 0; index < count; index++) tabs.push(await openTab(target, dpop));
   await tabs[0]?.evaluate(() => window.harness.login());
   for (const tab of tabs) await tab.waitForFunction(() => window.harness.state() === "active");
   return tabs;
@@ -137,27 +138,35 @@ describe.skipIf(!hasChromium)("in Chromium against the quickstart", () => {
     expect(await eventsOf(tab, "sessionEnded")).toEqual([]);
   });
 
-  it("five tabs firing ten requests each at expiry refresh once, without reuse", async () => {
-    // No grace at all: any tab presenting a spent refresh token would end the session.
-    const target = await site({ accessTokenTtl: 60, reuseGrace: 0 });
-    const tabs = await loggedInTabs(target, 5);
-    expect(target.statuses("/auth/token/refresh")).toEqual([]);
+  it.each([
+    ["bearer", false],
+    ["DPoP", true],
+  ])(
+    "five tabs firing ten requests each at expiry refresh once, without reuse (%s)",
+    async (_, dpop) => {
+      // No grace at all: any tab presenting a spent refresh token would end the session. With
+      // DPoP, a tab signing with another key than the session's would be refused as well.
+      const target = await site({ accessTokenTtl: 60, reuseGrace: 0 });
+      const tabs = await loggedInTabs(target, 5, dpop);
+      expect(target.statuses("/auth/token/refresh")).toEqual([]);
 
-    await Promise.all(tabs.map((tab) => tab.evaluate(() => window.harness.advancePastExpiry(0))));
-    const statuses = await Promise.all(
-      tabs.map((tab) => tab.evaluate(() => window.harness.burst(10))),
-    );
+      await Promise.all(tabs.map((tab) => tab.evaluate(() => window.harness.advancePastExpiry(0))));
+      const statuses = await Promise.all(
+        tabs.map((tab) => tab.evaluate(() => window.harness.burst(10))),
+      );
 
-    expect(statuses).toEqual(Array(5).fill(Array(10).fill(200)));
-    expect(target.backend.reuseDetections()).toBe(0);
-    expect(target.backend.rotations()).toBe(1);
-    expect(target.statuses("/auth/token/refresh")).toEqual([200]);
-    expect(await target.backend.liveSessions()).toBe(1);
-    for (const tab of tabs) {
-      expect(await eventsOf(tab, "sessionEnded")).toEqual([]);
-      expect(await tab.evaluate(() => window.harness.state())).toBe("active");
-    }
-  });
+      expect(statuses).toEqual(Array(5).fill(Array(10).fill(200)));
+      expect(target.backend.reuseDetections()).toBe(0);
+      expect(target.backend.rotations()).toBe(1);
+      expect(target.statuses("/auth/token/refresh")).toEqual([200]);
+      expect(await target.backend.liveSessions()).toBe(1);
+      expect(await target.backend.boundSessions()).toBe(dpop ? 1 : 0);
+      for (const tab of tabs) {
+        expect(await eventsOf(tab, "sessionEnded")).toEqual([]);
+        expect(await tab.evaluate(() => window.harness.state())).toBe("active");
+      }
+    },
+  );
 
   it("logging out in one tab revokes the session and ends it in every tab", async () => {
     const target = await site({ accessTokenTtl: 60, reuseGrace: 10 });
@@ -242,5 +251,57 @@ describe.skipIf(!hasChromium)("in Chromium against the quickstart", () => {
       }),
     });
     expect(replay.status).toBe(400);
+  });
+});
+
+describe.skipIf(!hasChromium)("DPoP key in Chromium's IndexedDB", () => {
+  /** The thumbprint of the key a proof was made with, after verifying it with jose. */
+  async function keyOf(proof: string, url: string) {
+    const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, {
+      typ: "dpop+jwt",
+      algorithms: ["ES256"],
+    });
+    expect(payload).toMatchObject({ htm: "GET", htu: url });
+    expect(Object.keys(protectedHeader.jwk ?? {}).sort()).toEqual(["crv", "kty", "x", "y"]);
+    return calculateJwkThumbprint(protectedHeader.jwk as JWK);
+  }
+
+  it("five tabs opening at once share one non-extractable key, kept across reloads", async () => {
+    const target = await site({ accessTokenTtl: 60, reuseGrace: 10 });
+    const tabs = await Promise.all(Array.from({ length: 5 }, () => openTab(target)));
+    expect(await tabs[0]?.evaluate(() => window.harness.dpopKey())).toBeNull();
+
+    const url = `${target.url}/api/me`;
+    const proofs = await Promise.all(
+      tabs.map((tab) => tab.evaluate((at) => window.harness.dpopProof(at), url)),
+    );
+    const keys = await Promise.all(proofs.map((proof) => keyOf(proof, url)));
+    expect(new Set(keys).size).toBe(1);
+
+    // Page scripts can sign with it, never read it out.
+    const stored = await tabs[3]?.evaluate(() => window.harness.dpopKey());
+    expect(stored).toMatchObject({
+      privateType: "private",
+      extractable: false,
+      exportRefused: true,
+    });
+    expect(await calculateJwkThumbprint(stored?.publicJwk as JWK)).toBe(keys[0]);
+
+    const [first] = tabs as [Page];
+    await first.reload();
+    await first.waitForFunction(() => window.harness !== undefined);
+    const again = await first.evaluate((at) => window.harness.dpopProof(at), url);
+    expect(await keyOf(again, url)).toBe(keys[0]);
+    expect(again).not.toBe(proofs[0]);
+  });
+
+  it("without the Web Lock, concurrent first saves still leave every tab one pair", async () => {
+    const target = await site({ accessTokenTtl: 60, reuseGrace: 10 });
+    const tabs = await Promise.all(Array.from({ length: 5 }, () => openTab(target)));
+    const stored = await Promise.all(
+      tabs.map((tab) => tab.evaluate(() => window.harness.racePairSave("tokens-race"))),
+    );
+    expect(stored[0]).toEqual(expect.any(String));
+    expect(new Set(stored).size).toBe(1);
   });
 });

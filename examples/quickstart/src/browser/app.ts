@@ -7,6 +7,11 @@
  * BroadcastChannel hands new access tokens and the session's end to every tab, so a logout in
  * one tab shows in all of them without asking the server. The refresh token is an HttpOnly
  * cookie this script cannot read; the access token stays in the client's memory.
+ *
+ * DPoP is on: the client keeps a non-extractable key pair in IndexedDB (one for every tab,
+ * kept across reloads) and signs a proof for every login, refresh, logout and API call, so the
+ * server binds the session to that key. A refresh cookie or access token copied out of this
+ * browser is useless without the key, and no script (an injected one included) can read it out.
  */
 import { createTokenClient, type SessionEndedEvent, TokenClientError } from "@tokens/client";
 import { SESSION_HINT_COOKIE } from "../page.js";
@@ -35,7 +40,7 @@ const activityList = element<HTMLOListElement>("activity");
 const output = element<HTMLPreElement>("output");
 const checkSession = element<HTMLInputElement>("check-session");
 
-const client = createTokenClient();
+const client = createTokenClient({ dpop: true });
 const tabName = nameThisTab();
 element("tab-name").textContent = tabName;
 

@@ -4,10 +4,13 @@
  */
 import {
   createTokenClient,
+  indexedDbKeyStore,
   type TokenClient,
   TokenClientError,
   type TokenClientOptions,
 } from "../../src/index.js";
+import { createDpopSigner } from "../../src/internal/dpop.js";
+import { generateDpopKeyPair } from "../../src/internal/dpop-key.js";
 
 interface Recorded {
   type: "refreshed" | "sessionEnded" | "refreshFailed";
@@ -77,6 +80,42 @@ const harness = {
   state: () => current().state,
   events: () => events,
   cookie: () => document.cookie,
+  /** A proof from the default key store (the client's own signer), for `url`. */
+  async dpopProof(url: string) {
+    let sent = "";
+    await createDpopSigner(indexedDbKeyStore()).exchange(
+      { method: "GET", url: new URL(url) },
+      async (proof) => {
+        sent = proof;
+        return { headers: new Headers() };
+      },
+      () => false,
+    );
+    return sent;
+  },
+  /** What page scripts can do with the stored key pair. */
+  async dpopKey() {
+    const pair = await indexedDbKeyStore().load();
+    if (!pair) return null;
+    return {
+      privateType: pair.privateKey.type,
+      extractable: pair.privateKey.extractable,
+      exportRefused: await crypto.subtle.exportKey("jwk", pair.privateKey).then(
+        () => false,
+        () => true,
+      ),
+      publicJwk: await crypto.subtle.exportKey("jwk", pair.publicKey),
+    };
+  },
+  /** Save a new pair straight into `database` (no Web Lock) and report which pair is stored. */
+  async racePairSave(database: string) {
+    const store = indexedDbKeyStore({ database });
+    const mine = await generateDpopKeyPair(false);
+    await store.save(mine);
+    const stored = await store.load();
+    if (!stored) throw new Error("nothing stored");
+    return (await crypto.subtle.exportKey("jwk", stored.publicKey)).x;
+  },
   features: () => ({
     locks: "locks" in navigator,
     broadcast: typeof BroadcastChannel === "function",

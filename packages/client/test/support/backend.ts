@@ -35,6 +35,8 @@ export interface Backend {
   /** Resolve once the server refuses this access token as expired. */
   expire(accessToken: string): Promise<void>;
   liveSessions(): Promise<number>;
+  /** Live sessions bound to a DPoP key, as the store holds them. */
+  boundSessions(): Promise<number>;
 }
 
 /** The quickstart's demo user. */
@@ -110,5 +112,9 @@ export async function startBackend(
       }
     },
     liveSessions: async () => (await tokens.listSessions(DEMO_SUBJECT)).length,
+    boundSessions: async () => {
+      const live = await inner.listSessions(DEMO_SUBJECT, new Date(Date.now() + skew));
+      return live.filter((session) => session.dpopJkt !== null).length;
+    },
   };
 }

@@ -1,11 +1,17 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { calculateJwkThumbprint, EmbeddedJWK, type JWK, jwtVerify } from "jose";
 
 /**
  * A small real HTTP token server on 127.0.0.1 speaking the quickstart's routes: rotating
  * refresh tokens (a spent one revokes the session), cookie and body transports, and an API
  * that answers RFC 6750 challenges. It counts what clients do and lets tests steer failures.
+ *
+ * DPoP (RFC 9449): every `DPoP` header is verified with jose and recorded. A login or refresh
+ * with a valid proof gets `token_type: "DPoP"`; a login with one binds the session to the key,
+ * whose refreshes then need a proof from it. Access tokens issued with a proof need
+ * `Authorization: DPoP` and a proof with `ath` from the same key.
  */
 export interface TestTokenServer {
   url: string;
@@ -22,6 +28,12 @@ export interface TestTokenServer {
   echoed: string[];
   /** Refresh-request headers and bodies, in order. */
   refreshRequests: Array<{ headers: IncomingMessage["headers"]; body: string }>;
+  /** Every `DPoP` header received, in order, with what verification made of it. */
+  proofs: RecordedProof[];
+  /** When set, proofs must carry this nonce; others are refused with `use_dpop_nonce`. */
+  requiredNonce: string | null;
+  /** Name a new nonce at every refusal (a server whose nonce the client can never catch). */
+  rotateNonce: boolean;
   /** Logins and revocations received. */
   logins: Array<{ headers: IncomingMessage["headers"]; body: string }>;
   revocations: string[];
@@ -47,22 +59,103 @@ export interface TestTokenServer {
 interface Session {
   revoked: boolean;
   live: string;
+  /** Thumbprint of the key the session is bound to, if any. */
+  jkt: string | null;
 }
+
+/** A `DPoP` header as the server saw it. */
+export interface RecordedProof {
+  route: string;
+  proof: string;
+  /** Verified header and claims; `null` when verification failed (see `error`). */
+  header: Record<string, unknown> | null;
+  claims: Record<string, unknown> | null;
+  jkt: string | null;
+  error: string | null;
+}
+
+/** The proof's verdict: the key's thumbprint, or why it is refused. */
+type ProofCheck =
+  | { jkt: string }
+  | { error: "invalid_dpop_proof" }
+  | { error: "use_dpop_nonce"; nonce: string }
+  | null;
 
 export async function startTokenServer(): Promise<TestTokenServer> {
   const sessions = new Map<string, Session>();
   const refreshTokens = new Map<string, string>(); // token → session id
-  const accessTokens = new Map<string, { session: string; valid: boolean }>();
+  const accessTokens = new Map<string, { session: string; valid: boolean; jkt: string | null }>();
+  const seenJtis = new Set<string>();
 
-  const issue = (sessionId: string) => {
+  /** A new pair; `jkt` binds the access token (and, for a new session, the session). */
+  const issue = (sessionId: string, jkt: string | null = null) => {
     const refreshToken = `rt_${randomBytes(12).toString("hex")}`;
     const accessToken = `at_${randomBytes(12).toString("hex")}`;
     refreshTokens.set(refreshToken, sessionId);
-    accessTokens.set(accessToken, { session: sessionId, valid: true });
+    accessTokens.set(accessToken, { session: sessionId, valid: true, jkt });
     const session = sessions.get(sessionId);
     if (session) session.live = refreshToken;
-    else sessions.set(sessionId, { revoked: false, live: refreshToken });
-    return { refreshToken, accessToken };
+    else sessions.set(sessionId, { revoked: false, live: refreshToken, jkt });
+    return { refreshToken, accessToken, dpop: jkt !== null };
+  };
+
+  /** Verify the request's proof (if any) as RFC 9449 §4.3 asks, and record it. */
+  const checkProof = async (
+    request: IncomingMessage,
+    accessToken?: string,
+  ): Promise<ProofCheck> => {
+    const proof = request.headers.dpop;
+    if (proof === undefined) return null;
+    const route = `${request.method} ${request.url}`;
+    const recorded: RecordedProof = {
+      route,
+      proof: String(proof),
+      header: null,
+      claims: null,
+      jkt: null,
+      error: null,
+    };
+    state.proofs.push(recorded);
+    try {
+      if (typeof proof !== "string") throw new Error("several DPoP headers");
+      const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, {
+        typ: "dpop+jwt",
+        algorithms: ["ES256"],
+        maxTokenAge: 60,
+      });
+      recorded.header = protectedHeader as Record<string, unknown>;
+      recorded.claims = payload as Record<string, unknown>;
+      const path = new URL(request.url ?? "/", state.url).pathname;
+      if (payload.htm !== request.method) throw new Error("htm");
+      if (payload.htu !== `${state.url}${path}`) throw new Error("htu");
+      if (typeof payload.jti !== "string" || seenJtis.has(payload.jti)) throw new Error("jti");
+      seenJtis.add(payload.jti);
+      const ath = accessToken && createHash("sha256").update(accessToken).digest("base64url");
+      if (payload.ath !== ath) throw new Error("ath");
+      recorded.jkt = await calculateJwkThumbprint(protectedHeader.jwk as JWK);
+    } catch (error) {
+      recorded.error = error instanceof Error ? error.message : String(error);
+      return { error: "invalid_dpop_proof" };
+    }
+    const nonce = state.requiredNonce;
+    if (nonce !== null && recorded.claims?.nonce !== nonce) {
+      recorded.error = "nonce";
+      // Rotating: the nonce just named is stale before the client can use it.
+      if (state.rotateNonce) state.requiredNonce = randomBytes(8).toString("hex");
+      return { error: "use_dpop_nonce", nonce };
+    }
+    return { jkt: recorded.jkt };
+  };
+
+  /** The `DPoP-Nonce` header a refusal names, if it demands one. */
+  const nonceHeader = (check: ProofCheck): Record<string, string> =>
+    check && "nonce" in check ? { "dpop-nonce": check.nonce } : {};
+
+  /** Answer a token endpoint's proof refusal (RFC 9449 §8); true when it was one. */
+  const refusedProof = (response: ServerResponse, check: ProofCheck): boolean => {
+    if (!check || !("error" in check)) return false;
+    json(response, 400, { error: check.error }, nonceHeader(check));
+    return true;
   };
 
   const state: TestTokenServer = {
@@ -76,6 +169,9 @@ export async function startTokenServer(): Promise<TestTokenServer> {
     refreshRequests: [],
     logins: [],
     revocations: [],
+    proofs: [],
+    requiredNonce: null,
+    rotateNonce: false,
     refreshMode: "normal",
     refreshGate: null,
     apiGate: null,
@@ -112,12 +208,12 @@ export async function startTokenServer(): Promise<TestTokenServer> {
 
   const pair = (
     response: ServerResponse,
-    tokens: { accessToken: string; refreshToken: string },
+    tokens: { accessToken: string; refreshToken: string; dpop: boolean },
     cookie: boolean,
   ) => {
     const body: Record<string, unknown> = {
       access_token: tokens.accessToken,
-      token_type: "Bearer",
+      token_type: tokens.dpop ? "DPoP" : "Bearer",
       expires_in: state.accessTtl,
     };
     if (cookie) {
@@ -134,15 +230,33 @@ export async function startTokenServer(): Promise<TestTokenServer> {
     if (request.headers["x-hold"] && state.apiGate) await state.apiGate;
     const authorization = request.headers.authorization ?? null;
     state.authorizations.push(authorization);
-    const token = authorization?.startsWith("Bearer ") ? authorization.slice(7) : null;
+    const [, scheme = "", token = null] = /^(Bearer|DPoP) (.+)$/.exec(authorization ?? "") ?? [];
     const record = token ? accessTokens.get(token) : undefined;
     const session = record ? sessions.get(record.session) : undefined;
-    if (!token || !record?.valid || !session || session.revoked || state.rejectAllAccessTokens) {
+    const bound = record?.jkt != null;
+    const refuse = (challenge: string, headers: Record<string, string> = {}) => {
       state.apiRejections++;
-      const challenge = token
-        ? 'Bearer error="invalid_token", error_description="expired"'
-        : "Bearer";
-      json(response, 401, { error: "invalid_token" }, { "www-authenticate": challenge });
+      json(
+        response,
+        401,
+        { error: "invalid_token" },
+        { "www-authenticate": challenge, ...headers },
+      );
+    };
+    const check = await checkProof(request, token ?? "");
+    if (!token || !record?.valid || !session || session.revoked || state.rejectAllAccessTokens) {
+      const challenge = bound ? "DPoP" : "Bearer";
+      refuse(token ? `${challenge} error="invalid_token", error_description="expired"` : challenge);
+      return;
+    }
+    if (bound) {
+      if (scheme !== "DPoP" || !check || "error" in check || check.jkt !== record.jkt) {
+        const error = check && "error" in check ? check.error : "invalid_dpop_proof";
+        refuse(`DPoP error="${error}", algs="ES256"`, nonceHeader(check));
+        return;
+      }
+    } else if (scheme !== "Bearer") {
+      refuse('Bearer error="invalid_token"');
       return;
     }
     if (request.url === "/api/echo") state.echoed.push(body);
@@ -153,6 +267,9 @@ export async function startTokenServer(): Promise<TestTokenServer> {
     state.refreshes++;
     state.refreshRequests.push({ headers: request.headers, body });
     if (state.refreshGate) await state.refreshGate;
+    const check = await checkProof(request);
+    if (refusedProof(response, check)) return;
+    const jkt = check && "jkt" in check ? check.jkt : null;
     if (state.refreshMode === "hang") return; // never answers; the client must time out
     if (state.refreshMode === "unavailable") {
       json(
@@ -196,13 +313,49 @@ export async function startTokenServer(): Promise<TestTokenServer> {
       json(response, 400, { error: "invalid_grant", error_description: "session revoked" });
       return;
     }
+    if (session.jkt !== null && session.jkt !== jkt) {
+      json(response, 400, { error: "invalid_dpop_proof", error_description: "wrong or no key" });
+      return;
+    }
     if (session.live !== presented) {
       session.revoked = true;
       json(response, 400, { error: "invalid_grant", error_description: "refresh token reused" });
       return;
     }
     state.rotations++;
-    pair(response, issue(sessionId), cookieMode);
+    pair(response, issue(sessionId, jkt), cookieMode);
+  };
+
+  const login = async (request: IncomingMessage, response: ServerResponse, body: string) => {
+    state.logins.push({ headers: request.headers, body });
+    const check = await checkProof(request);
+    if (refusedProof(response, check)) return;
+    const credentials = JSON.parse(body || "{}") as { username?: string; password?: string };
+    if (credentials.username !== "demo" || credentials.password !== "demo") {
+      json(response, 401, {
+        error: "invalid_grant",
+        error_description: "wrong username or password",
+      });
+      return;
+    }
+    const jkt = check && "jkt" in check ? check.jkt : null;
+    pair(
+      response,
+      issue(randomBytes(8).toString("hex"), jkt),
+      request.headers["token-transport"] === "cookie",
+    );
+  };
+
+  const revoke = async (request: IncomingMessage, response: ServerResponse, body: string) => {
+    await checkProof(request);
+    const presented =
+      new URLSearchParams(body).get("token") ??
+      /(?:^|;\s*)rt=([^;]+)/.exec(request.headers.cookie ?? "")?.[1];
+    state.revocations.push(presented ?? "");
+    const session = presented ? sessions.get(refreshTokens.get(presented) ?? "") : undefined;
+    if (session) session.revoked = true;
+    response.writeHead(200, { "set-cookie": "rt=; Max-Age=0; Path=/auth" });
+    response.end();
   };
 
   const server = createServer((request, response) => {
@@ -212,31 +365,11 @@ export async function startTokenServer(): Promise<TestTokenServer> {
       const body = Buffer.concat(chunks).toString("utf8");
       const route = `${request.method} ${request.url}`;
       if (route === "POST /auth/login") {
-        state.logins.push({ headers: request.headers, body });
-        const credentials = JSON.parse(body || "{}") as { username?: string; password?: string };
-        if (credentials.username !== "demo" || credentials.password !== "demo") {
-          json(response, 401, {
-            error: "invalid_grant",
-            error_description: "wrong username or password",
-          });
-          return;
-        }
-        pair(
-          response,
-          issue(randomBytes(8).toString("hex")),
-          request.headers["token-transport"] === "cookie",
-        );
+        void login(request, response, body);
       } else if (route === "POST /auth/token/refresh") {
         void refresh(request, response, body);
       } else if (route === "POST /auth/token/revoke") {
-        const presented =
-          new URLSearchParams(body).get("token") ??
-          /(?:^|;\s*)rt=([^;]+)/.exec(request.headers.cookie ?? "")?.[1];
-        state.revocations.push(presented ?? "");
-        const session = presented ? sessions.get(refreshTokens.get(presented) ?? "") : undefined;
-        if (session) session.revoked = true;
-        response.writeHead(200, { "set-cookie": "rt=; Max-Age=0; Path=/auth" });
-        response.end();
+        void revoke(request, response, body);
       } else if (request.url?.startsWith("/api/")) {
         void api(request, response, body);
       } else {
