@@ -12,7 +12,7 @@ export {
   UseDpopNonceError,
 } from "./errors.js";
 export { generateSigningKey } from "./generate-signing-key.js";
-export { rotatedSession, sessionFields } from "./session-fields.js";
+export { rotatedSession, sessionFields, type UnchangedByRotation } from "./session-fields.js";
 export type { ClientContext, Rotation, SessionRecord, TokenStore } from "./store.js";
 export type {
   AccessTokenClaims,

@@ -3,11 +3,13 @@ import {
   type Rotation,
   rotatedSession,
   type SessionRecord,
+  type UnchangedByRotation,
 } from "@tokens/core";
 import {
   and,
   type Column,
   DrizzleQueryError,
+  entityKind,
   eq,
   is,
   isNull,
@@ -143,42 +145,59 @@ export const ROTATION_RESULT = [
   "bindingKey",
   "claims",
   "dpopJkt",
-] as const satisfies ReadonlyArray<keyof SessionRecord>;
+] as const satisfies ReadonlyArray<keyof UnchangedByRotation>;
 
 /** The {@link ROTATION_RESULT} columns of a table, for `RETURNING` or a read by primary key. */
 export function rotationResultColumns(t: Tables): Record<string, Column> {
   return Object.fromEntries(ROTATION_RESULT.map((key) => [key, t.sessions[key]]));
 }
 
+/** A row of the {@link ROTATION_RESULT} columns as a driver returns it in array form. */
+export function rotationRow(values: ArrayLike<unknown>): Row {
+  const row: Row = {};
+  ROTATION_RESULT.forEach((key, i) => {
+    row[key] = values[i];
+  });
+  return row;
+}
+
+/**
+ * The client of a Drizzle database's driver, when Drizzle's session over it is of the class
+ * whose entity kind is `sessionKind` (e.g. `"NodePgSession"`) and the client has a `method`
+ * function; otherwise `undefined`. Recognized by name, so the driver stays an optional peer.
+ * Stores use it to run the rotation on the driver directly: Drizzle's wrapping and per-column
+ * mapping of every query cost a refresh more than the driver itself does.
+ */
+export function driverClient<T>(db: unknown, sessionKind: string, method: string): T | undefined {
+  const session = (
+    db as {
+      session?: { constructor: { [entityKind]?: unknown }; client?: Record<string, unknown> };
+    }
+  ).session;
+  return session?.constructor[entityKind] === sessionKind &&
+    typeof session.client?.[method] === "function"
+    ? (session.client as T)
+    : undefined;
+}
+
 /**
  * The session `rotation` left, from the {@link ROTATION_RESULT} columns of its row: those as
- * read, everything else as the rotation wrote it (`rotatedSession` of core).
+ * read, everything else as the rotation wrote it.
  */
 export function rotationResult(row: Row, rotation: Rotation): SessionRecord {
-  const expiresAt = instant(row.expiresAt);
-  const unchanged: SessionRecord = {
-    id: rotation.sessionId,
-    subject: text(row.subject),
-    clientId: text(row.clientId),
-    createdAt: instant(row.createdAt),
-    expiresAt,
-    client: json<ClientContext>(row.client),
-    bindingKey: optionalText(row.bindingKey),
-    claims: json<Record<string, unknown>>(row.claims),
-    dpopJkt: optionalText(row.dpopJkt),
-    // Set by rotatedSession from the rotation:
-    generation: rotation.generation,
-    currentHash: rotation.successorHash,
-    previousHash: rotation.expectedHash,
-    sealedSuccessor: rotation.sealedSuccessor,
-    rotatedAt: rotation.rotatedAt,
-    lastUsedAt: rotation.rotatedAt,
-    idleExpiresAt: rotation.idleExpiresAt,
-    purgeAfter: rotation.purgeAfter,
-    revokedAt: null,
-    revokeReason: null,
-  };
-  return rotatedSession(unchanged, rotation);
+  return rotatedSession(
+    {
+      subject: text(row.subject),
+      clientId: text(row.clientId),
+      createdAt: instant(row.createdAt),
+      expiresAt: instant(row.expiresAt),
+      client: json<ClientContext>(row.client),
+      bindingKey: optionalText(row.bindingKey),
+      claims: json<Record<string, unknown>>(row.claims),
+      dpopJkt: optionalText(row.dpopJkt),
+    },
+    rotation,
+  );
 }
 
 /** The earlier of `column` and the instant `value` (typed as `column`), in SQL every dialect runs. */

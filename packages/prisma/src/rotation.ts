@@ -41,32 +41,22 @@ const text = (value: unknown): string | null => (value ?? null) as string | null
 
 /**
  * The session `rotation` left, from its row's {@link COLUMNS} (an array in that order): those as
- * read, everything else as the rotation wrote it (`rotatedSession` of core).
+ * read, everything else as the rotation wrote it.
  */
 function rotated(row: unknown[], rotation: Rotation): SessionRecord {
-  const unchanged: SessionRecord = {
-    id: rotation.sessionId,
-    subject: row[0] as string,
-    clientId: row[1] as string,
-    createdAt: instant(row[2]),
-    expiresAt: instant(row[3]),
-    client: json<ClientContext>(row[4]),
-    bindingKey: text(row[5]),
-    claims: json<Record<string, unknown>>(row[6]),
-    dpopJkt: text(row[7]),
-    // Set by rotatedSession from the rotation:
-    generation: rotation.generation,
-    currentHash: rotation.successorHash,
-    previousHash: rotation.expectedHash,
-    sealedSuccessor: rotation.sealedSuccessor,
-    rotatedAt: rotation.rotatedAt,
-    lastUsedAt: rotation.rotatedAt,
-    idleExpiresAt: rotation.idleExpiresAt,
-    purgeAfter: rotation.purgeAfter,
-    revokedAt: null,
-    revokeReason: null,
-  };
-  return rotatedSession(unchanged, rotation);
+  return rotatedSession(
+    {
+      subject: row[0] as string,
+      clientId: row[1] as string,
+      createdAt: instant(row[2]),
+      expiresAt: instant(row[3]),
+      client: json<ClientContext>(row[4]),
+      bindingKey: text(row[5]),
+      claims: json<Record<string, unknown>>(row[6]),
+      dpopJkt: text(row[7]),
+    },
+    rotation,
+  );
 }
 
 /** A parameter of a statement: how to read it from the rotation, and how the adapter encodes it. */

@@ -1,5 +1,5 @@
 import type { Rotation } from "@tokens/core";
-import { and, entityKind, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type {
   MySqlDatabase,
   MySqlQueryResultHKT,
@@ -9,6 +9,7 @@ import type { MySqlTokensTables } from "../schema/mysql.js";
 import {
   byShape,
   type DialectOps,
+  driverClient,
   endedBefore,
   endedIds,
   parameterValues,
@@ -55,23 +56,6 @@ interface Mysql2Executor {
 }
 
 /**
- * The mysql2 pool or connection under a Drizzle database (as Drizzle's session holds it, with
- * the promise API), or `undefined` for other drivers. Recognized by Drizzle's own session class
- * name, so that `mysql2` stays an optional peer.
- */
-function mysql2Client(db: unknown): Mysql2Executor | undefined {
-  const session = (
-    db as {
-      session?: { constructor: { [entityKind]?: unknown }; client?: Partial<Mysql2Executor> };
-    }
-  ).session;
-  return session?.constructor[entityKind] === "MySql2Session" &&
-    typeof session.client?.execute === "function"
-    ? (session.client as Mysql2Executor)
-    : undefined;
-}
-
-/**
  * Conflicts that abort a statement (and roll back its transaction) and may not recur: 1213
  * (deadlock found) and 1205 (lock wait timeout, which InnoDB reports after rolling back the
  * statement; the store runs no multi-statement transaction it could leave half done).
@@ -96,7 +80,8 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
    * row's lock, each re-checks the WHERE after the one before it committed, and no two can
    * deadlock.
    */
-  const mysql2 = mysql2Client(db);
+  // Drizzle's session holds mysql2's pool or connection with the promise API.
+  const mysql2 = driverClient<Mysql2Executor>(db, "MySql2Session", "execute");
   const updates = byShape((shape): ((rotation: Rotation) => Promise<unknown>) => {
     const update = rotationUpdate(queries, t, shape) as unknown as Buildable;
     if (mysql2) {

@@ -1,10 +1,11 @@
 import type { Rotation } from "@tokens/core";
-import { entityKind, inArray } from "drizzle-orm";
+import { inArray } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { PgTokensTables } from "../schema/pg.js";
 import {
   byShape,
   type DialectOps,
+  driverClient,
   driverError,
   endedIds,
   parameterValues,
@@ -13,6 +14,7 @@ import {
   type Row,
   rotationResult,
   rotationResultColumns,
+  rotationRow,
   rotationUpdate,
   type Tables,
 } from "../shared.js";
@@ -70,18 +72,6 @@ interface NodePgQueryable {
   }): Promise<{ rows: unknown[][] }>;
 }
 
-/**
- * The node-postgres pool or client under a Drizzle database, or `undefined` for other drivers.
- * Recognized by Drizzle's own session class name, so that `pg` stays an optional peer.
- */
-function nodePgClient(db: unknown): NodePgQueryable | undefined {
-  const session = (db as { session?: { constructor: { [entityKind]?: unknown } } }).session;
-  const client = (db as { $client?: Partial<NodePgQueryable> }).$client;
-  return session?.constructor[entityKind] === "NodePgSession" && typeof client?.query === "function"
-    ? (client as NodePgQueryable)
-    : undefined;
-}
-
 /** Every column as the text PostgreSQL sent: `rotationResult` reads text (and `Date`) alike. */
 const asText = { getTypeParser: () => (value: string) => value };
 
@@ -115,7 +105,7 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
   const { sessions } = tables;
   const queries = db as unknown as Queries;
   const pglite = pgliteClient(db);
-  const nodePg = nodePgClient(db);
+  const nodePg = driverClient<NodePgQueryable>(db, "NodePgSession", "query");
 
   /**
    * The rotation of one shape as one statement: the UPDATE's row lock serializes concurrent
@@ -136,12 +126,11 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
     const name = named ? statementName(text) : "";
     const values = parameterValues(params);
     if (nodePg) {
-      // node-postgres itself: the same statement without Drizzle's per-query wrapping and
-      // per-column mapping, which cost a refresh more than the driver does.
+      // node-postgres itself (see driverClient): the same statement, one object per call.
       return async (rotation) => {
         const config = { name, text, values: values(rotation), rowMode: "array" as const };
         const [row] = (await nodePg.query({ ...config, types: asText })).rows;
-        return row && (Object.fromEntries(ROTATION_RESULT.map((key, i) => [key, row[i]])) as Row);
+        return row && rotationRow(row);
       };
     }
     const prepared = query.prepare(name);

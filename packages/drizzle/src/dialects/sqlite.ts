@@ -1,14 +1,18 @@
+import type { Rotation } from "@tokens/core";
 import { inArray } from "drizzle-orm";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import type { SQLiteTokensTables } from "../schema/sqlite.js";
 import {
   byShape,
   type DialectOps,
+  driverClient,
   endedIds,
+  parameterValues,
   type Queries,
   type Row,
   rotationResult,
   rotationResultColumns,
+  rotationRow,
   rotationUpdate,
   type Tables,
 } from "../shared.js";
@@ -33,8 +37,14 @@ export type AnySQLiteDatabase = BaseSQLiteDatabase<
 /** The rotation's `UPDATE … RETURNING`, built; prepared by {@link sqliteOps}. */
 interface Returning {
   returning(fields: Record<string, unknown>): {
+    toSQL(): { sql: string; params: unknown[] };
     prepare(): { all(values: Record<string, unknown>): unknown };
   };
+}
+
+/** The part of a libsql client the rotation uses. */
+interface LibsqlExecutor {
+  execute(statement: { sql: string; args: unknown[] }): Promise<{ rows: ArrayLike<unknown>[] }>;
 }
 
 /**
@@ -61,18 +71,28 @@ export function sqliteOps(db: AnySQLiteDatabase, tables: SQLiteTokensTables): Di
    * it runs it (on libsql a quarter of a refresh's CPU time); a prepared query keeps it built,
    * and synchronous drivers keep the statement compiled too.
    */
-  const statements = byShape((rotation) =>
-    (rotationUpdate(queries, t, rotation) as unknown as Returning)
-      .returning(rotationResultColumns(t))
-      .prepare(),
-  );
+  const libsql = driverClient<LibsqlExecutor>(db, "LibSQLSession", "execute");
+  const statements = byShape((shape): ((rotation: Rotation) => Promise<Row | undefined>) => {
+    const query = (rotationUpdate(queries, t, shape) as unknown as Returning).returning(
+      rotationResultColumns(t),
+    );
+    if (libsql) {
+      // libsql itself (see driverClient): the same statement, its row read by position.
+      const { sql: text, params } = query.toSQL();
+      const values = parameterValues(params);
+      return async (rotation) => {
+        const [row] = (await libsql.execute({ sql: text, args: values(rotation) })).rows;
+        return row && rotationRow(row);
+      };
+    }
+    const prepared = query.prepare();
+    return async (rotation) =>
+      ((await prepared.all(rotation as unknown as Record<string, unknown>)) as Row[])[0];
+  });
 
   return {
     async rotate(rotation) {
-      const rows = (await statements
-        .for(rotation)
-        .all(rotation as unknown as Record<string, unknown>)) as Row[];
-      const [row] = rows;
+      const row = await statements.for(rotation)(rotation);
       return row ? rotationResult(row, rotation) : null;
     },
 
