@@ -108,21 +108,28 @@ const json = <T>(value: unknown): T | null =>
 /** A selected sessions row as a {@link SessionRecord}. */
 export function toSession(row: Row): SessionRecord {
   return {
+    ...unchangedFields(row),
     id: text(row.id),
-    subject: text(row.subject),
-    clientId: text(row.clientId),
     generation: count(row.generation),
     currentHash: text(row.currentHash),
     previousHash: optionalText(row.previousHash),
     sealedSuccessor: optionalText(row.sealedSuccessor),
     rotatedAt: optionalInstant(row.rotatedAt),
-    createdAt: instant(row.createdAt),
     lastUsedAt: instant(row.lastUsedAt),
     idleExpiresAt: instant(row.idleExpiresAt),
-    expiresAt: instant(row.expiresAt),
     purgeAfter: instant(row.purgeAfter),
     revokedAt: optionalInstant(row.revokedAt),
     revokeReason: optionalText(row.revokeReason),
+  };
+}
+
+/** The fields of a selected row that no rotation changes. */
+function unchangedFields(row: Row): UnchangedByRotation {
+  return {
+    subject: text(row.subject),
+    clientId: text(row.clientId),
+    createdAt: instant(row.createdAt),
+    expiresAt: instant(row.expiresAt),
     client: json<ClientContext>(row.client),
     bindingKey: optionalText(row.bindingKey),
     claims: json<Record<string, unknown>>(row.claims),
@@ -185,19 +192,7 @@ export function driverClient<T>(db: unknown, sessionKind: string, method: string
  * read, everything else as the rotation wrote it.
  */
 export function rotationResult(row: Row, rotation: Rotation): SessionRecord {
-  return rotatedSession(
-    {
-      subject: text(row.subject),
-      clientId: text(row.clientId),
-      createdAt: instant(row.createdAt),
-      expiresAt: instant(row.expiresAt),
-      client: json<ClientContext>(row.client),
-      bindingKey: optionalText(row.bindingKey),
-      claims: json<Record<string, unknown>>(row.claims),
-      dpopJkt: optionalText(row.dpopJkt),
-    },
-    rotation,
-  );
+  return rotatedSession(unchangedFields(row), rotation);
 }
 
 /** The earlier of `column` and the instant `value` (typed as `column`), in SQL every dialect runs. */
