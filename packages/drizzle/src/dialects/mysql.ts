@@ -1,4 +1,4 @@
-import type { Rotation } from "@tokens/core";
+import type { Rotation, UnchangedByRotation } from "@tokens/core";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type {
   MySqlDatabase,
@@ -17,6 +17,7 @@ import {
   type Row,
   rotationResult,
   rotationResultColumns,
+  rotationRow,
   rotationUpdate,
   type Tables,
 } from "../shared.js";
@@ -50,9 +51,34 @@ function affectedRows(result: unknown): number {
   return Number(header.affectedRows ?? header.rowsAffected ?? 0);
 }
 
-/** The part of a mysql2 pool or connection (promise API) the rotation's UPDATE uses. */
+/** The part of a mysql2 pool or connection (promise API) a rotation uses. */
 interface Mysql2Executor {
   execute(sql: string, values: unknown[]): Promise<unknown>;
+  execute(options: {
+    sql: string;
+    values: unknown[];
+    rowsAsArray: true;
+    dateStrings: true;
+  }): Promise<[unknown[][], unknown]>;
+}
+
+/** The instants among the read-back's columns (`ROTATION_RESULT`). */
+const INSTANTS = ["createdAt", "expiresAt"] as const satisfies ReadonlyArray<
+  keyof UnchangedByRotation
+>;
+const utf8 = new TextDecoder();
+
+/**
+ * The read-back's row as mysql2's binary protocol hands it over (with `dateStrings`), as the
+ * shared readers take it: binary strings as text, and each `DATETIME(3)` — UTC wall-clock time,
+ * as Drizzle writes it — as an instant.
+ */
+function fromBinaryProtocol(row: Row): Row {
+  for (const [key, value] of Object.entries(row)) {
+    if (value instanceof Uint8Array) row[key] = utf8.decode(value);
+  }
+  for (const key of INSTANTS) row[key] = new Date(`${String(row[key]).replace(" ", "T")}Z`);
+  return row;
 }
 
 /**
@@ -101,21 +127,20 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
    * even when the row has moved on since (the successor already rotated, as a grace replay of
    * the spent token lets another request do at once).
    */
-  const read = db
+  const select = db
     .select(rotationResultColumns(t) as never)
     .from(sessions)
     .where(eq(sessions.id, sql.placeholder("sessionId")))
-    .limit(1)
-    .prepare();
+    .limit(1);
+  const read = readBack(select as unknown as Buildable, mysql2);
 
   return {
     // The store runs this again on a transient conflict (see `transient`): only the UPDATE can
     // meet one — the read takes no locks — and a refused UPDATE changed nothing.
     async rotate(rotation) {
-      const values = rotation as unknown as Record<string, unknown>;
       const updated = await updates.for(rotation)(rotation);
       if (affectedRows(updated) !== 1) return null;
-      const [row] = (await read.execute(values)) as Row[];
+      const row = await read(rotation);
       // Gone between the two statements (revoked, then purged, since): nothing to answer with.
       return row ? rotationResult(row, rotation) : null;
     },
@@ -140,7 +165,33 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
   };
 }
 
-/** A built UPDATE of Drizzle's MySQL dialect, before it runs. */
+/**
+ * The read-back of a rotated row's unchanged columns by primary key: on mysql2 itself as a
+ * server-side prepared statement, like the UPDATE; else through Drizzle.
+ */
+function readBack(
+  select: Buildable,
+  mysql2: Mysql2Executor | undefined,
+): (rotation: Rotation) => Promise<Row | undefined> {
+  if (!mysql2) {
+    const prepared = select.prepare();
+    return async (rotation) =>
+      ((await prepared.execute(rotation as unknown as Record<string, unknown>)) as Row[])[0];
+  }
+  const { sql: text, params } = select.toSQL();
+  const values = parameterValues(params);
+  return async (rotation) => {
+    const [[row]] = await mysql2.execute({
+      sql: text,
+      values: values(rotation),
+      rowsAsArray: true,
+      dateStrings: true,
+    });
+    return row && fromBinaryProtocol(rotationRow(row));
+  };
+}
+
+/** A built UPDATE or SELECT of Drizzle's MySQL dialect, before it runs. */
 interface Buildable {
   toSQL(): { sql: string; params: unknown[] };
   prepare(): { execute(values: Record<string, unknown>): Promise<unknown> };
