@@ -1,3 +1,4 @@
+export { acceptsDpop } from "./accepts-dpop.js";
 export { createTokens } from "./create-tokens.js";
 export {
   ConfigurationError,

@@ -1,14 +1,9 @@
-import {
-  InvalidDpopProofError,
-  InvalidGrantError,
-  InvalidRequestError,
-  StoreUnavailableError,
-} from "./errors.js";
+import { InvalidGrantError, InvalidRequestError, StoreUnavailableError } from "./errors.js";
 import { tokenResponse } from "./internal/access-token.js";
 import { bindingKey, bindingMismatches } from "./internal/binding.js";
 import { timingSafeEqual } from "./internal/bytes.js";
 import type { Context } from "./internal/context.js";
-import { accessTokenKey, presentedProof, proofRequired } from "./internal/dpop.js";
+import { accessTokenKey, checkDpopKey, presentedProof } from "./internal/dpop.js";
 import { purgeAfter } from "./internal/expiry.js";
 import { clientContext, requireString } from "./internal/input.js";
 import {
@@ -78,7 +73,7 @@ export async function refresh(
     checkSession(session, now, clientId);
     if (session.dpopJkt !== null) {
       if (proven === undefined) proven = await ctx.dpop.verify(request as DpopRequest);
-      checkDpopKey(session.dpopJkt, proven);
+      checkDpopKey(session.dpopJkt, proven, "the session");
     }
     const mismatched = bindingMismatches(session.client, client, ctx.config.binding);
 
@@ -135,18 +130,6 @@ function activeTagKey(ctx: Context): TagKey {
   return ctx.keys.tagKeys[0] as TagKey;
 }
 
-/** A bound session refreshes only with a proof made with its key. */
-function checkDpopKey(bound: string, proven: string | null): void {
-  if (proven === null)
-    throw proofRequired("the session is bound to a DPoP key: a proof is required");
-  if (!timingSafeEqual(proven, bound)) {
-    throw new InvalidDpopProofError(
-      "dpop_key_mismatch",
-      "the DPoP proof was made with another key",
-    );
-  }
-}
-
 function checkSession(session: SessionRecord, now: number, clientId: string | undefined): void {
   if (session.revokedAt) throw new InvalidGrantError("revoked", "session has been revoked");
   if (now >= session.expiresAt.getTime()) {
@@ -198,9 +181,9 @@ async function bindingMismatch(
 }
 
 /**
- * The one conditional write: the store checks what `checkSession`, the binding key (when
- * given) and `checkDpopKey` would, and rotates in the same statement. `null` when it refused, for any reason: the
- * caller then reads the session and decides, with the exact error and events.
+ * The one conditional write: the store checks what `checkSession`, the binding key (when given)
+ * and `checkDpopKey` would, and rotates in the same statement. `null` when it refused, for any
+ * reason: the caller then reads the session and decides, with the exact error and events.
  */
 async function rotate(
   ctx: Context,

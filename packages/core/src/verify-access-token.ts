@@ -1,7 +1,6 @@
-import { InvalidDpopProofError, InvalidRequestError, InvalidTokenError } from "./errors.js";
-import { timingSafeEqual } from "./internal/bytes.js";
+import { InvalidRequestError, InvalidTokenError } from "./errors.js";
 import type { Context } from "./internal/context.js";
-import { presentedProof, proofRequired } from "./internal/dpop.js";
+import { checkDpopKey, presentedProof } from "./internal/dpop.js";
 import { claimCheckFailed, verifyCompact } from "./internal/jws.js";
 import { storeCall } from "./internal/store-call.js";
 import type { AccessTokenClaims, VerifyOptions } from "./types.js";
@@ -74,14 +73,8 @@ async function checkDpop(
     throw new InvalidTokenError("dpop_required", "the access token is bound to a DPoP key");
   }
   const request = presentedProof(dpop);
-  if (!request) throw proofRequired("the access token is bound to a DPoP key: a proof is required");
-  const jkt = await ctx.dpop.verify(request, token);
-  if (!timingSafeEqual(jkt, cnf.jkt)) {
-    throw new InvalidDpopProofError(
-      "dpop_key_mismatch",
-      "the DPoP proof was made with another key",
-    );
-  }
+  const proven = request ? await ctx.dpop.verify(request, token) : null;
+  checkDpopKey(cnf.jkt, proven, "the access token");
 }
 
 /** RFC 9068 §4 claim checks on a payload whose signature is valid. */

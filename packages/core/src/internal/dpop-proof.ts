@@ -6,6 +6,7 @@ import {
   type JWSHeaderParameters,
   jwtVerify,
 } from "jose";
+import { acceptsDpop } from "../accepts-dpop.js";
 import {
   InvalidDpopProofError,
   InvalidRequestError,
@@ -48,8 +49,7 @@ export class DpopVerifier {
     private readonly now: () => number,
   ) {
     this.replays = new ReplayCache(config.dpop.replayCacheSize);
-    const { policy, clients } = config.dpop;
-    this.inUse = policy !== "off" || Object.values(clients).some((p) => p !== "off");
+    this.inUse = acceptsDpop(config);
   }
 
   /** The current nonce: an HMAC of the current time slot, the same on every instance. */

@@ -1,6 +1,7 @@
 import { InvalidDpopProofError, InvalidRequestError } from "../errors.js";
 import type { SessionRecord } from "../store.js";
 import type { DpopPolicy, DpopRequest } from "../types.js";
+import { timingSafeEqual } from "./bytes.js";
 import type { Context } from "./context.js";
 import { isDpopPolicy } from "./dpop-config.js";
 
@@ -44,4 +45,18 @@ export function accessTokenKey(
 
 export function proofRequired(message: string): InvalidDpopProofError {
   return new InvalidDpopProofError("dpop_required", message);
+}
+
+/**
+ * A session or access token bound to the key `bound` is used only with a proof made with that
+ * key: `proven` is the proof's thumbprint, `null` when the request carried none.
+ */
+export function checkDpopKey(bound: string, proven: string | null, what: string): void {
+  if (proven === null) throw proofRequired(`${what} is bound to a DPoP key: a proof is required`);
+  if (!timingSafeEqual(proven, bound)) {
+    throw new InvalidDpopProofError(
+      "dpop_key_mismatch",
+      "the DPoP proof was made with another key",
+    );
+  }
 }

@@ -29,6 +29,11 @@ export const PRIVATE_MEMBERS: ReadonlySet<string> = new Set([
   "k",
 ]);
 
+/** The private (or secret) part of a signing key, the material server-side keys derive from. */
+function privatePart(key: SigningKey): Uint8Array {
+  return base64url.decode(key[KEY_SHAPE[key.alg].secret] as string);
+}
+
 /** A configured key, ready to sign and verify. */
 export interface LoadedKey extends SignatureOps {
   kid: string;
@@ -85,12 +90,9 @@ export class KeyRing {
     this.activeKid = active;
     const signing = this.jwks.get(active) as SigningKey;
     this.tagKeys = [signing, ...[...this.jwks.values()].filter((key) => key !== signing)].map(
-      (key) => tagKey(base64url.decode(key[KEY_SHAPE[key.alg].secret] as string)),
+      (key) => tagKey(privatePart(key)),
     );
-    this.nonceKey = derivedHmacKey(
-      base64url.decode(signing[KEY_SHAPE[signing.alg].secret] as string),
-      NONCE_KEY_INFO,
-    );
+    this.nonceKey = derivedHmacKey(privatePart(signing), NONCE_KEY_INFO);
     this.publicJwks = [...this.jwks.values()].filter((k) => k.kty !== "oct").map(publicPart);
   }
 
