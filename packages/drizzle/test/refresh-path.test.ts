@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createClient } from "@libsql/client";
 import { createTokens, generateSigningKey, type SigningKey, type TokenStore } from "@tokens/core";
+import { rotationOf, sessionRecord } from "@tokens/core/testing";
 import { drizzle as drizzleLibsql } from "drizzle-orm/libsql";
 import { migrate as migrateLibsql } from "drizzle-orm/libsql/migrator";
 import { drizzle as drizzleMysql } from "drizzle-orm/mysql2";
@@ -79,6 +80,52 @@ describeWith("POSTGRES_URL", "PostgreSQL refresh path")("PostgreSQL refresh path
       expect(
         await statementsOfARefresh(drizzleStore(drizzleNodePg({ client: pool })), sent),
       ).toEqual(["update"]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("refreshes that arrive together go as one statement, each its own rotation", async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    try {
+      const tokens = tokensOver(drizzleStore(drizzleNodePg({ client: pool })));
+      const subjects = Array.from({ length: 8 }, (_, i) => `together-${i}`);
+      const issued = await Promise.all(subjects.map((subject) => tokens.issue({ subject })));
+      const sent = recordStatements(pool, ["query"]);
+      const refreshed = await Promise.all(issued.map((pair) => tokens.refresh(pair.refresh_token)));
+      expect(sent).toHaveLength(1);
+      for (const [i, pair] of refreshed.entries()) {
+        expect((await tokens.verifyAccessToken(pair.access_token)).sub).toBe(subjects[i]);
+      }
+      // Every successor is the live token of its own session.
+      const again = await Promise.all(refreshed.map((pair) => tokens.refresh(pair.refresh_token)));
+      expect(new Set(again.map((pair) => pair.refresh_token)).size).toBe(subjects.length);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("a rotation the server refuses fails alone; the others of its batch rotate", async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    try {
+      const store = drizzleStore(drizzleNodePg({ client: pool }));
+      const [good, bad] = [sessionRecord(), sessionRecord()];
+      await store.createSession(good);
+      await store.createSession(bad);
+      const sent = recordStatements(pool, ["query"]);
+      // A generation past PostgreSQL's integer range: the whole statement is refused (22003).
+      const outOfRange = rotationOf(bad, Date.now(), { generation: 2 ** 31 });
+      const [rotated, refused] = await Promise.allSettled([
+        store.rotate(rotationOf(good, Date.now())),
+        store.rotate(outOfRange),
+      ]);
+      expect(rotated).toMatchObject({ status: "fulfilled", value: { generation: 1 } });
+      expect(refused).toMatchObject({
+        status: "rejected",
+        reason: { reason: "store_unavailable" },
+      });
+      expect(sent).toHaveLength(3); // the batch, then each alone
+      expect(await store.getSession(bad.id)).toMatchObject({ generation: 0 });
     } finally {
       await pool.end();
     }

@@ -9,7 +9,7 @@ import type { PrismaTokensClient } from "./client.js";
 /** How a driver adapter encodes an argument (`ArgType` of `@prisma/driver-adapter-utils`). */
 export interface ArgType {
   scalarType: "string" | "int" | "datetime";
-  arity: "scalar";
+  arity: "scalar" | "list";
 }
 
 /** A statement with positional arguments (`SqlQuery` of `@prisma/driver-adapter-utils`). */

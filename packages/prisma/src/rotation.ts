@@ -4,6 +4,7 @@ import {
   rotatedSession,
   type SessionRecord,
 } from "@tokens/core";
+import { type PostgresArrayType, postgresBatchedRotate } from "@tokens/core/sql";
 import type { PrismaTokensClient } from "./client.js";
 import { type ArgType, clientAdapter, type SqlQuery } from "./driver.js";
 
@@ -82,6 +83,16 @@ const P = {
   bindingKey: param("string", (r) => r.bindingKey ?? null),
   dpopJkt: param("string", (r) => r.dpopJkt),
 };
+
+/** The model's column name of a session field: `clientId` is `client_id`. */
+const snakeCase = (field: string) =>
+  field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+
+/** How the driver adapter encodes a batch parameter (instants go as ISO text). */
+const listOf = (type: PostgresArrayType): ArgType => ({
+  scalarType: type === "int4" ? "int" : "string",
+  arity: "list",
+});
 
 /** SQL with its parameters, compiled once: `?` placeholders, numbered `$n` on PostgreSQL. */
 interface Statement {
@@ -179,21 +190,50 @@ const readBack = statement("mysql", [
 /** Error codes of a conflict that rolled back only the failed statement: it can run again. */
 const TRANSIENT = new Set(["1213", "1205", "40001", "40P01", "P2034"]);
 
+/** Whether `test` holds for `error` or anything in its cause chain (adapters nest the driver's). */
+function inChain(
+  error: unknown,
+  test: (error: Record<string, unknown>) => boolean,
+  depth = 0,
+): boolean {
+  if (typeof error !== "object" || error === null || depth > 4) return false;
+  const fields = error as Record<string, unknown>;
+  const { cause, meta } = fields;
+  return (
+    test(fields) ||
+    inChain(cause, test, depth + 1) ||
+    inChain(
+      (meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError,
+      test,
+      depth + 1,
+    )
+  );
+}
+
 /**
  * Whether a driver, adapter or Prisma error is a deadlock, lock wait timeout or serialization
  * failure (however deep in its `cause` chain the code sits).
  */
-export function isTransient(error: unknown, depth = 0): boolean {
-  if (typeof error !== "object" || error === null || depth > 4) return false;
-  const { code, originalCode, kind, cause, meta } = error as Record<string, unknown>;
+export function isTransient(error: unknown): boolean {
+  return inChain(
+    error,
+    ({ code, originalCode, kind }) =>
+      kind === "TransactionWriteConflict" ||
+      TRANSIENT.has(String(originalCode)) ||
+      TRANSIENT.has(String(code)),
+  );
+}
+
+/**
+ * Whether PostgreSQL refused the statement itself (the adapter reports its SQLSTATE), other than
+ * for a conflict: nothing of it ran, and within a batch another rotation may be the cause.
+ */
+function refusedStatement(error: unknown): boolean {
   return (
-    kind === "TransactionWriteConflict" ||
-    TRANSIENT.has(String(originalCode)) ||
-    TRANSIENT.has(String(code)) ||
-    isTransient(cause, depth + 1) ||
-    isTransient(
-      (meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError,
-      depth + 1,
+    !isTransient(error) &&
+    inChain(
+      error,
+      ({ originalCode }) => typeof originalCode === "string" && /^[0-9A-Z]{5}$/.test(originalCode),
     )
   );
 }
@@ -256,7 +296,24 @@ export function sqlRotation(
     return objects.map((row) => COLUMNS.map((column) => row[column]));
   }
 
+  const batched =
+    dialect === "postgresql" &&
+    postgresBatchedRotate(
+      { table: "tokens_sessions", column: snakeCase },
+      async (batch, args) => {
+        const driver = await adapter();
+        if (!driver) throw new Error("the Prisma client's driver adapter was disposed of");
+        const argTypes = batch.types.map(listOf);
+        return (await driver.queryRaw({ sql: batch.text, args, argTypes })).rows;
+      },
+      refusedStatement,
+    );
+
   return async (rotation) => {
+    if (batched && (await adapter())) {
+      const row = await retrying(() => batched(rotation));
+      return row ? rotated(row, rotation) : null;
+    }
     const update = updateFor(rotation);
     if (dialect !== "mysql") {
       const [row] = await retrying(() => run(update, rotation, true));

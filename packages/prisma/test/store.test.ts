@@ -50,8 +50,24 @@ describe("prismaStore on PostgreSQL (PGlite)", () => {
       }),
     );
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatch(/^UPDATE tokens_sessions SET .* WHERE id = \$\d+ .* RETURNING /);
+    expect(sent[0]).toMatch(
+      /^UPDATE "tokens_sessions" AS s SET .* FROM unnest\(.*\) .* WHERE s\."id" = v\."sessionId" .* RETURNING /,
+    );
     expect(queries).toEqual([]);
+  });
+
+  it("rotations that arrive together go as one statement, each its own", async () => {
+    const store = prismaStore(prisma);
+    const sessions = [sessionRecord(), sessionRecord(), sessionRecord()];
+    for (const session of sessions) await store.createSession(session);
+    const rotations = sessions.map((session) => rotationOf(session));
+    const sent = await sentDuring(statements, async () => {
+      const rotated = await Promise.all(rotations.map((rotation) => store.rotate(rotation)));
+      expect(rotated.map((session) => session?.currentHash)).toEqual(
+        rotations.map((rotation) => rotation.successorHash),
+      );
+    });
+    expect(sent).toHaveLength(1);
   });
 
   it("a refused rotation is the same one statement and writes nothing", async () => {

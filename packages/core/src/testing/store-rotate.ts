@@ -79,6 +79,36 @@ export function describeRotate(env: () => Env, nonAtomic?: string): void {
       expectSameSession(await store.rotate(own), rotatedBy(bound, own));
     });
 
+    it("rotations of many sessions started together: each its own compare-and-set", async () => {
+      // A store may run rotations that arrive together as one statement: each must still
+      // rotate its own row only, and a refused one (or one of another shape) changes nothing.
+      const { store } = env();
+      const at = Date.now();
+      const sessions = Array.from({ length: 12 }, (_, i) =>
+        sessionRecord({
+          at,
+          clientId: `client-${i % 2}`,
+          dpopJkt: i % 3 === 0 ? randomHash() : null,
+        }),
+      );
+      for (const session of sessions) await store.createSession(session);
+      const rotations = sessions.map((session, i) =>
+        rotationOf(session, at + MINUTE, {
+          expectedHash: i % 4 === 1 ? randomHash() : session.currentHash,
+          dpopJkt: session.dpopJkt,
+          ...(i % 2 === 0 ? {} : { clientId: undefined }),
+        }),
+      );
+      const results = await Promise.all(rotations.map((rotation) => store.rotate(rotation)));
+      for (const [i, session] of sessions.entries()) {
+        const rotation = rotations[i] as Rotation;
+        const expected = i % 4 === 1 ? session : rotatedBy(session, rotation);
+        if (i % 4 === 1) expect(results[i]).toBeNull();
+        else expectSameSession(results[i] ?? null, expected);
+        expectSameSession(await store.getSession(session.id), expected);
+      }
+    });
+
     describe("refuses, resolving null and changing nothing", () => {
       const otherLiveHash = randomHash();
       const refusals: Array<{

@@ -1,6 +1,7 @@
 import type { Rotation } from "@tokens/core";
+import { postgresBatchedRotate } from "@tokens/core/sql";
 import { inArray } from "drizzle-orm";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { getTableConfig, type PgDatabase, type PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { PgTokensTables } from "../schema/pg.js";
 import {
   byShape,
@@ -59,6 +60,21 @@ function statementName(text: string): string {
 function statementLost(error: unknown): boolean {
   const code = (driverError(error) as { code?: unknown } | null | undefined)?.code;
   return code === "26000" || code === "42P05";
+}
+
+/**
+ * Whether the server refused the statement itself (it has an SQLSTATE) for a reason other than a
+ * conflict or a lost prepared statement, which every caller retries on its own anyway: nothing
+ * of it ran, and another rotation of the batch may be the cause.
+ */
+function refusedStatement(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return (
+    typeof code === "string" &&
+    /^[0-9A-Z]{5}$/.test(code) &&
+    !transient(error) &&
+    !statementLost(error)
+  );
 }
 
 /** The part of a node-postgres pool or client the rotation uses. */
@@ -125,14 +141,6 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
     const { sql: text, params } = query.toSQL();
     const name = named ? statementName(text) : "";
     const values = parameterValues(params);
-    if (nodePg) {
-      // node-postgres itself (see driverClient): the same statement, one object per call.
-      return async (rotation) => {
-        const config = { name, text, values: values(rotation), rowMode: "array" as const };
-        const [row] = (await nodePg.query({ ...config, types: asText })).rows;
-        return row && rotationRow(row);
-      };
-    }
     const prepared = query.prepare(name);
     const viaDriver = async (rotation: Rotation) =>
       (await prepared.execute(rotation as unknown as Record<string, unknown>))[0] as
@@ -147,7 +155,27 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
   };
   /** The statements by shape, named or not as `named` was when they were built. */
   const statements = byShape(statement);
+  /**
+   * On node-postgres itself (see `driverClient`), the rotations that arrive together go as one
+   * statement (see `postgresBatchedRotate`), named or not as `named` is when each batch runs.
+   */
+  const { name: table, schema } = getTableConfig(sessions);
+  const batched =
+    nodePg &&
+    postgresBatchedRotate(
+      { table, schema, column: (field) => t.sessions[field].name },
+      async (batch, values) => {
+        const name = named ? statementName(batch.text) : "";
+        const config = { name, text: batch.text, values, rowMode: "array" as const };
+        return (await nodePg.query({ ...config, types: asText })).rows;
+      },
+      refusedStatement,
+    );
   const execute = async (rotation: Rotation) => {
+    if (batched) {
+      const row = await batched(rotation);
+      return row ? rotationResult(rotationRow(row), rotation) : null;
+    }
     const row = await statements.for(rotation)(rotation);
     return row ? rotationResult(row, rotation) : null;
   };
