@@ -215,17 +215,61 @@ describeWith("MYSQL_URL", "MySQL/MariaDB refresh path")("MySQL/MariaDB refresh p
 });
 
 describe("SQLite refresh path", () => {
-  it("a refresh sends one statement: the UPDATE … RETURNING", async () => {
+  /** A fresh libsql database file with the shipped migrations, for `run`. */
+  async function withLibsql(run: (client: ReturnType<typeof createClient>) => Promise<void>) {
     const dir = mkdtempSync(join(tmpdir(), "tokens-drizzle-path-"));
     const client = createClient({ url: pathToFileURL(join(dir, "tokens.db")).href });
     try {
-      const db = drizzleLibsql({ client });
-      await migrateLibsql(db, { migrationsFolder: migrationsFolder("sqlite") });
-      const sent = recordStatements(client, ["execute", "batch"]);
-      expect(await statementsOfARefresh(drizzleStore(db), sent)).toEqual(["update"]);
+      await migrateLibsql(drizzleLibsql({ client }), {
+        migrationsFolder: migrationsFolder("sqlite"),
+      });
+      await run(client);
     } finally {
       client.close();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }
+
+  it("refreshes that arrive together share one write transaction, each its own rotation", () =>
+    withLibsql(async (client) => {
+      const tokens = tokensOver(drizzleStore(drizzleLibsql({ client })));
+      const subjects = Array.from({ length: 6 }, (_, i) => `together-${i}`);
+      const issued = await Promise.all(subjects.map((subject) => tokens.issue({ subject })));
+      const batches = recordStatements(client, ["batch"]);
+      const refreshed = await Promise.all(issued.map((pair) => tokens.refresh(pair.refresh_token)));
+      expect(batches).toHaveLength(1);
+      for (const [i, pair] of refreshed.entries()) {
+        expect((await tokens.verifyAccessToken(pair.access_token)).sub).toBe(subjects[i]);
+      }
+      const again = await Promise.all(refreshed.map((pair) => tokens.refresh(pair.refresh_token)));
+      expect(new Set(again.map((pair) => pair.refresh_token)).size).toBe(subjects.length);
+    }));
+
+  it("a rotation SQLite refuses fails alone; the others of its transaction rotate", () =>
+    withLibsql(async (client) => {
+      const store = drizzleStore(drizzleLibsql({ client }));
+      const [good, bad] = [sessionRecord(), sessionRecord()];
+      await store.createSession(good);
+      await store.createSession(bad);
+      // No successor hash: the NOT NULL constraint refuses the statement, and its transaction.
+      const refusedByTheSchema = { ...rotationOf(bad, Date.now()), successorHash: null as never };
+      const [rotated, refused] = await Promise.allSettled([
+        store.rotate(rotationOf(good, Date.now())),
+        store.rotate(refusedByTheSchema),
+      ]);
+      expect(rotated).toMatchObject({ status: "fulfilled", value: { generation: 1 } });
+      expect(refused).toMatchObject({
+        status: "rejected",
+        reason: { reason: "store_unavailable" },
+      });
+      expect(await store.getSession(bad.id)).toMatchObject({ generation: 0 });
+    }));
+
+  it("a refresh sends one statement: the UPDATE … RETURNING", () =>
+    withLibsql(async (client) => {
+      const sent = recordStatements(client, ["execute", "batch"]);
+      expect(await statementsOfARefresh(drizzleStore(drizzleLibsql({ client })), sent)).toEqual([
+        "update",
+      ]);
+    }));
 });

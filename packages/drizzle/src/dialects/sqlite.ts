@@ -1,4 +1,5 @@
 import type { Rotation } from "@tokens/core";
+import { coalesced } from "@tokens/core/sql";
 import { inArray } from "drizzle-orm";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import type { SQLiteTokensTables } from "../schema/sqlite.js";
@@ -42,9 +43,14 @@ interface Returning {
   };
 }
 
+/** A statement for libsql, and what it answers. */
+type LibsqlStatement = { sql: string; args: unknown[] };
+type LibsqlResult = { rows: ArrayLike<unknown>[] };
+
 /** The part of a libsql client the rotation uses. */
 interface LibsqlExecutor {
-  execute(statement: { sql: string; args: unknown[] }): Promise<{ rows: ArrayLike<unknown>[] }>;
+  execute(statement: LibsqlStatement): Promise<LibsqlResult>;
+  batch(statements: LibsqlStatement[], mode: "write"): Promise<LibsqlResult[]>;
 }
 
 /**
@@ -54,6 +60,42 @@ interface LibsqlExecutor {
 function transient(error: unknown): boolean {
   const code = (error as { code?: unknown } | null | undefined)?.code;
   return typeof code === "string" && code.startsWith("SQLITE_BUSY");
+}
+
+/**
+ * Whether SQLite refused a statement (an `SQLITE_…` code) other than for the write lock: the
+ * whole batch was rolled back, and another rotation of it may be the cause.
+ */
+function refusedStatement(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === "string" && code.startsWith("SQLITE_") && !transient(error);
+}
+
+/**
+ * libsql itself (see driverClient): the rotations of one shape that arrive in one turn of the
+ * event loop (see `coalesced`) run as one write transaction of their statements — each its own
+ * compare-and-set, a row read by position — so they share one commit: one sync of the WAL
+ * instead of one per refresh, which is most of what a refresh costs SQLite. A batch SQLite
+ * refuses was rolled back whole: each of its rotations runs again alone, so one rotation's
+ * failure is its own.
+ */
+function batched(
+  libsql: LibsqlExecutor,
+  { sql, params }: { sql: string; params: unknown[] },
+): (rotation: Rotation) => Promise<Row | undefined> {
+  const values = parameterValues(params);
+  const statement = (rotation: Rotation) => ({ sql, args: values(rotation) });
+  const read = ({ rows: [row] }: LibsqlResult) => row && rotationRow(row);
+  const alone = async (rotation: Rotation) => read(await libsql.execute(statement(rotation)));
+  return coalesced(async (rotations) => {
+    if (rotations.length === 1) return rotations.map(alone);
+    try {
+      return (await libsql.batch(rotations.map(statement), "write")).map(read);
+    } catch (error) {
+      if (!refusedStatement(error)) throw error;
+      return rotations.map(alone);
+    }
+  });
 }
 
 /**
@@ -71,20 +113,12 @@ export function sqliteOps(db: AnySQLiteDatabase, tables: SQLiteTokensTables): Di
    * it runs it (on libsql a quarter of a refresh's CPU time); a prepared query keeps it built,
    * and synchronous drivers keep the statement compiled too.
    */
-  const libsql = driverClient<LibsqlExecutor>(db, "LibSQLSession", "execute");
+  const libsql = driverClient<LibsqlExecutor>(db, "LibSQLSession", "batch");
   const statements = byShape((shape): ((rotation: Rotation) => Promise<Row | undefined>) => {
     const query = (rotationUpdate(queries, t, shape) as unknown as Returning).returning(
       rotationResultColumns(t),
     );
-    if (libsql) {
-      // libsql itself (see driverClient): the same statement, its row read by position.
-      const { sql: text, params } = query.toSQL();
-      const values = parameterValues(params);
-      return async (rotation) => {
-        const [row] = (await libsql.execute({ sql: text, args: values(rotation) })).rows;
-        return row && rotationRow(row);
-      };
-    }
+    if (libsql) return batched(libsql, query.toSQL());
     const prepared = query.prepare();
     return async (rotation) =>
       ((await prepared.all(rotation as unknown as Record<string, unknown>)) as Row[])[0];
