@@ -6,6 +6,7 @@ const source = (path: string) => fileURLToPath(new URL(`./packages/${path}`, imp
 /** Tests import workspace packages from source, so no build is needed between edits. */
 const alias = [
   { find: /^@tokens\/core\/testing$/, replacement: source("core/src/testing/index.ts") },
+  { find: /^@tokens\/core\/sql$/, replacement: source("core/src/sql/index.ts") },
   ...[
     "core",
     "memory",

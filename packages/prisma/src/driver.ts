@@ -25,7 +25,15 @@ export interface SqlQueryable {
   executeRaw(query: SqlQuery): Promise<number>;
 }
 
-interface SqlDriverAdapter extends SqlQueryable {
+/** A transaction of a driver adapter (`Transaction`): its connection until commit or rollback. */
+interface SqlTransaction extends SqlQueryable {
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+/** A connected driver adapter (`SqlDriverAdapter`). */
+export interface SqlDriverAdapter extends SqlQueryable {
+  startTransaction(): Promise<SqlTransaction>;
   dispose(): Promise<void>;
 }
 
@@ -87,7 +95,7 @@ function isFactory(value: unknown): value is SqlDriverAdapterFactory {
  * const { rows } = await driver!.queryRaw({ sql: "SELECT 1", args: [], argTypes: [] });
  * ```
  */
-export function clientAdapter(prisma: PrismaTokensClient): () => Promise<SqlQueryable | null> {
+export function clientAdapter(prisma: PrismaTokensClient): () => Promise<SqlDriverAdapter | null> {
   // The factory as the client keeps it: not part of Prisma's typed API, so anything unexpected
   // means no adapter to share.
   const factory = (prisma as { _engineConfig?: { adapter?: unknown } })._engineConfig?.adapter;

@@ -4,7 +4,11 @@ import {
   rotatedSession,
   type SessionRecord,
 } from "@tokens/core";
-import { type PostgresArrayType, postgresBatchedRotate } from "@tokens/core/sql";
+import {
+  mysqlBatchedRotate,
+  type PostgresArrayType,
+  postgresBatchedRotate,
+} from "@tokens/core/sql";
 import type { PrismaTokensClient } from "./client.js";
 import { type ArgType, clientAdapter, type SqlQuery } from "./driver.js";
 
@@ -225,18 +229,25 @@ export function isTransient(error: unknown): boolean {
 }
 
 /**
- * Whether PostgreSQL refused the statement itself (the adapter reports its SQLSTATE), other than
- * for a conflict: nothing of it ran, and within a batch another rotation may be the cause.
+ * Whether the database refused a batch (the adapter reports its code: PostgreSQL's SQLSTATE,
+ * MySQL's error number), other than for a conflict: nothing of it was kept, and another rotation
+ * of the batch may be the cause.
  */
 function refusedStatement(error: unknown): boolean {
   return (
     !isTransient(error) &&
     inChain(
       error,
-      ({ originalCode }) => typeof originalCode === "string" && /^[0-9A-Z]{5}$/.test(originalCode),
+      ({ originalCode }) => typeof originalCode === "string" && /^[0-9A-Z]+$/.test(originalCode),
     )
   );
 }
+
+/** A MySQL batch parameter as the adapter encodes it: the generation an integer, all else text. */
+const scalarOf = (value: unknown): ArgType => ({
+  scalarType: typeof value === "number" ? "int" : "string",
+  arity: "scalar",
+});
 
 const ATTEMPTS = 5;
 
@@ -296,31 +307,62 @@ export function sqlRotation(
     return objects.map((row) => COLUMNS.map((column) => row[column]));
   }
 
+  /** One rotation on its own: its unchanged columns, or `null` when refused. */
+  const alone = async (rotation: Rotation): Promise<unknown[] | null> => {
+    const update = updateFor(rotation);
+    if (dialect !== "mysql") return (await retrying(() => run(update, rotation, true)))[0] ?? null;
+    if ((await retrying(() => run(update, rotation, false))) !== 1) return null;
+    return (await retrying(() => run(readBack, rotation, true)))[0] ?? null;
+  };
+  const connected = async () => {
+    const driver = await adapter();
+    if (!driver) throw new Error("the Prisma client's driver adapter was disposed of");
+    return driver;
+  };
+  const names = { table: "tokens_sessions", column: snakeCase };
+  /** With a driver adapter to share, rotations that arrive together go as one batch. */
   const batched =
-    dialect === "postgresql" &&
-    postgresBatchedRotate(
-      { table: "tokens_sessions", column: snakeCase },
-      async (batch, args) => {
-        const driver = await adapter();
-        if (!driver) throw new Error("the Prisma client's driver adapter was disposed of");
-        const argTypes = batch.types.map(listOf);
-        return (await driver.queryRaw({ sql: batch.text, args, argTypes })).rows;
-      },
-      refusedStatement,
-    );
+    dialect === "postgresql"
+      ? postgresBatchedRotate(
+          names,
+          async (batch, args) => {
+            const argTypes = batch.types.map(listOf);
+            return (await (await connected()).queryRaw({ sql: batch.text, args, argTypes })).rows;
+          },
+          refusedStatement,
+        )
+      : dialect === "mysql"
+        ? mysqlBatchedRotate(names, {
+            alone,
+            answer: (columns) => columns,
+            async inTransaction(update, read) {
+              const transaction = await (await connected()).startTransaction();
+              const query = ({ sql, values }: { sql: string; values: unknown[] }) => ({
+                sql,
+                args: values,
+                argTypes: values.map(scalarOf),
+              });
+              let rows: unknown[][];
+              try {
+                await transaction.executeRaw(query(update));
+                rows = (await transaction.queryRaw(query(read))).rows;
+              } catch (error) {
+                // Ends the transaction and gives its connection back.
+                await transaction.rollback().catch(() => undefined);
+                throw error;
+              }
+              await transaction.commit();
+              return rows;
+            },
+            isolate: refusedStatement,
+          })
+        : undefined;
 
   return async (rotation) => {
-    if (batched && (await adapter())) {
-      const row = await retrying(() => batched(rotation));
-      return row ? rotated(row, rotation) : null;
-    }
-    const update = updateFor(rotation);
-    if (dialect !== "mysql") {
-      const [row] = await retrying(() => run(update, rotation, true));
-      return row ? rotated(row, rotation) : null;
-    }
-    if ((await retrying(() => run(update, rotation, false))) !== 1) return null;
-    const [row] = await retrying(() => run(readBack, rotation, true));
+    const row =
+      batched && (await adapter())
+        ? await retrying(() => batched(rotation))
+        : await alone(rotation);
     return row ? rotated(row, rotation) : null;
   };
 }

@@ -41,8 +41,9 @@ async function bundleWorker(): Promise<string> {
     target: "node20",
     logLevel: "error",
     external: ["drizzle-orm", "pg", "mysql2"],
+    // A package's directory, so that its subpaths (`@tokens/core/sql`) resolve too.
     alias: Object.fromEntries(
-      ["core", "drizzle"].map((name) => [`@tokens/${name}`, source(`${name}/src/index.ts`)]),
+      ["core", "drizzle"].map((name) => [`@tokens/${name}`, source(`${name}/src`)]),
     ),
   });
   return outfile;

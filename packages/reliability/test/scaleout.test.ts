@@ -43,11 +43,9 @@ async function bundleServer(dir: string): Promise<string> {
     target: "node20",
     logLevel: "error",
     external: ["pg-native"],
+    // A package's directory, so that its subpaths (`@tokens/core/sql`) resolve too.
     alias: Object.fromEntries(
-      ["core", "drizzle", "http"].map((name) => [
-        `@tokens/${name}`,
-        source(`${name}/src/index.ts`),
-      ]),
+      ["core", "drizzle", "http"].map((name) => [`@tokens/${name}`, source(`${name}/src`)]),
     ),
   });
   return outfile;

@@ -1,5 +1,6 @@
 import { coalesced } from "../coalesce.js";
 import type { Rotation } from "../store.js";
+import { type MysqlRotationBatch, mysqlRotationBatch } from "./mysql-rotation-batch.js";
 import {
   postgresRotationBatch,
   type RotationBatch,
@@ -24,6 +25,22 @@ export function rotationShape(rotation: Rotation): string {
   return `${rotation.clientId === undefined ? "any" : "client"}-${binding}-${
     rotation.dpopJkt === null ? "unproved" : "proved"
   }`;
+}
+
+type Rotate<A> = (rotation: Rotation) => Promise<A | null>;
+
+/** A rotate that sends each rotation to the one `make` built for its shape (built on first use). */
+function byShape<A>(make: (shape: Rotation) => Rotate<A>): Rotate<A> {
+  const shapes = new Map<string, Rotate<A>>();
+  return (rotation) => {
+    const key = rotationShape(rotation);
+    let rotate = shapes.get(key);
+    if (!rotate) {
+      rotate = make(rotation);
+      shapes.set(key, rotate);
+    }
+    return rotate(rotation);
+  };
 }
 
 const bySessionId = (a: Rotation, b: Rotation) =>
@@ -57,7 +74,6 @@ export function postgresBatchedRotate(
   execute: (batch: RotationBatch, values: unknown[][]) => Promise<ArrayLike<unknown>[]>,
   isolate: (error: unknown) => boolean,
 ): (rotation: Rotation) => Promise<unknown[] | null> {
-  const shapes = new Map<string, (rotation: Rotation) => Promise<unknown[] | null>>();
   const forShape = (shape: Rotation) => {
     const batch = postgresRotationBatch(shape, names);
     const run = async (
@@ -80,13 +96,69 @@ export function postgresBatchedRotate(
     };
     return coalesced(run);
   };
-  return (rotation) => {
-    const key = rotationShape(rotation);
-    let rotate = shapes.get(key);
-    if (!rotate) {
-      rotate = forShape(rotation);
-      shapes.set(key, rotate);
+  return byShape(forShape);
+}
+
+/** What {@link mysqlBatchedRotate} runs on: the store's own paths for one and for many rotations. */
+export interface MysqlBatchIo<A> {
+  /** One rotation as the store runs it alone: its answer, or `null` when refused. */
+  alone(rotation: Rotation): Promise<A | null>;
+  /** A rotated row's {@link UNCHANGED_BY_ROTATION} columns (as `read` returned them) as an answer. */
+  answer(unchanged: unknown[]): A;
+  /**
+   * Runs `update` then `read` in one transaction and resolves `read`'s rows (arrays, text as
+   * strings); rolls back and rejects on any failure.
+   */
+  inTransaction(
+    update: MysqlRotationBatch["update"],
+    read: MysqlRotationBatch["read"],
+  ): Promise<ArrayLike<unknown>[]>;
+  /** Whether the server refused the batch for a reason one of its rotations may cause alone. */
+  isolate(error: unknown): boolean;
+}
+
+/**
+ * `rotate` for a MySQL/MariaDB store, batched: the rotations of one shape that arrive in one
+ * turn of the event loop (see {@link coalesced}) run as one {@link mysqlRotationBatch} in one
+ * transaction, sorted by session id; a rotation that arrives alone runs as `io.alone`. Of two
+ * rotations of one session in a batch, the later runs alone after it (and finds the session
+ * moved on, unless the first was refused). When `io.inTransaction` rejects with an error for
+ * which `io.isolate` is true, each rotation runs again alone; any other error rejects the whole
+ * batch's calls.
+ *
+ * @example
+ * ```ts
+ * import { mysqlBatchedRotate } from "@tokens/core/sql";
+ *
+ * const rotate = mysqlBatchedRotate({ table: "tokens_sessions", column: snakeCase }, io);
+ * const row = await rotate(rotation); // the unchanged columns, or null
+ * ```
+ */
+export function mysqlBatchedRotate<A>(
+  names: SessionsTableNames,
+  io: MysqlBatchIo<A>,
+): (rotation: Rotation) => Promise<A | null> {
+  const run = async (rotations: Rotation[]): Promise<Array<A | null | Promise<A | null>>> => {
+    if (rotations.length === 1) return rotations.map(io.alone);
+    const first = new Map<string, Rotation>();
+    for (const rotation of rotations) {
+      if (!first.has(rotation.sessionId)) first.set(rotation.sessionId, rotation);
     }
-    return rotate(rotation);
+    const sorted = [...first.values()].sort(bySessionId);
+    const batch = mysqlRotationBatch(sorted, names);
+    let rows: ArrayLike<unknown>[];
+    try {
+      rows = await io.inTransaction(batch.update, batch.read);
+    } catch (error) {
+      if (!io.isolate(error)) throw error;
+      return rotations.map(io.alone);
+    }
+    const answers = new Map(batch.answers(rows).map((columns, i) => [sorted[i], columns]));
+    return rotations.map((rotation) => {
+      if (!answers.has(rotation)) return io.alone(rotation);
+      const columns = answers.get(rotation);
+      return columns ? io.answer(columns) : null;
+    });
   };
+  return byShape(() => coalesced(run));
 }

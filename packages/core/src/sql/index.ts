@@ -1,5 +1,11 @@
 export { coalesced } from "../coalesce.js";
-export { postgresBatchedRotate, rotationShape } from "./batched-rotation.js";
+export {
+  type MysqlBatchIo,
+  mysqlBatchedRotate,
+  postgresBatchedRotate,
+  rotationShape,
+} from "./batched-rotation.js";
+export { type MysqlRotationBatch, mysqlRotationBatch } from "./mysql-rotation-batch.js";
 export {
   type PostgresArrayType,
   postgresRotationBatch,

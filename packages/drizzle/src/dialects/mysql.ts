@@ -1,9 +1,11 @@
 import type { Rotation, UnchangedByRotation } from "@tokens/core";
+import { mysqlBatchedRotate } from "@tokens/core/sql";
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type {
-  MySqlDatabase,
-  MySqlQueryResultHKT,
-  PreparedQueryHKTBase,
+import {
+  getTableConfig,
+  type MySqlDatabase,
+  type MySqlQueryResultHKT,
+  type PreparedQueryHKTBase,
 } from "drizzle-orm/mysql-core";
 import type { MySqlTokensTables } from "../schema/mysql.js";
 import {
@@ -134,14 +136,36 @@ export function mysqlOps(db: AnyMySqlDatabase, tables: MySqlTokensTables): Diale
     .limit(1);
   const read = readBack(select as unknown as Buildable, mysql2);
 
+  const alone = async (rotation: Rotation): Promise<Row | null> => {
+    const updated = await updates.for(rotation)(rotation);
+    if (affectedRows(updated) !== 1) return null;
+    // Gone between the two statements (revoked, then purged, since): nothing to answer with.
+    return (await read(rotation)) ?? null;
+  };
+  /**
+   * With a mysql2 pool, the rotations that arrive together run as one transaction (see
+   * `mysqlBatchedRotate`) on a connection of its own; one that arrives alone runs as above.
+   */
+  const pool = mysql2 && driverClient<Mysql2Pool>(db, "MySql2Session", "getConnection");
+  const { name: table, schema } = getTableConfig(sessions);
+  const rotate = pool
+    ? mysqlBatchedRotate(
+        { table, schema, column: (field) => t.sessions[field].name },
+        {
+          alone,
+          answer: (columns) => fromBinaryProtocol(rotationRow(columns)),
+          inTransaction: (update, read) => inTransaction(pool, update, read),
+          isolate: (error) =>
+            typeof (error as { sqlState?: unknown }).sqlState === "string" && !transient(error),
+        },
+      )
+    : alone;
+
   return {
-    // The store runs this again on a transient conflict (see `transient`): only the UPDATE can
-    // meet one — the read takes no locks — and a refused UPDATE changed nothing.
+    // The store runs this again on a transient conflict (see `transient`): a refused or
+    // rolled-back UPDATE changed nothing, and the read-back takes no locks.
     async rotate(rotation) {
-      const updated = await updates.for(rotation)(rotation);
-      if (affectedRows(updated) !== 1) return null;
-      const row = await read(rotation);
-      // Gone between the two statements (revoked, then purged, since): nothing to answer with.
+      const row = await rotate(rotation);
       return row ? rotationResult(row, rotation) : null;
     },
 
@@ -189,6 +213,39 @@ function readBack(
     });
     return row && fromBinaryProtocol(rotationRow(row));
   };
+}
+
+/** The part of a mysql2 promise pool a batch of rotations uses. */
+interface Mysql2Pool {
+  getConnection(): Promise<
+    Mysql2Executor & {
+      beginTransaction(): Promise<unknown>;
+      commit(): Promise<unknown>;
+      rollback(): Promise<unknown>;
+      release(): void;
+    }
+  >;
+}
+
+/** `update` then `read` in one transaction on a connection of `pool`: `read`'s rows, as text. */
+async function inTransaction(
+  pool: Mysql2Pool,
+  update: { sql: string; values: unknown[] },
+  read: { sql: string; values: unknown[] },
+): Promise<unknown[][]> {
+  const connection = await pool.getConnection();
+  try {
+    await connection.beginTransaction();
+    await connection.execute(update.sql, update.values);
+    const [rows] = await connection.execute({ ...read, rowsAsArray: true, dateStrings: true });
+    await connection.commit();
+    return rows;
+  } catch (error) {
+    await connection.rollback().catch(() => undefined);
+    throw error;
+  } finally {
+    connection.release();
+  }
 }
 
 /** A built UPDATE or SELECT of Drizzle's MySQL dialect, before it runs. */
