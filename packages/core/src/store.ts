@@ -172,6 +172,10 @@ export interface TokenStore {
    * Of any number of concurrent calls with the same `sessionId` and `expectedHash` — from one
    * process or many, through any number of connections — **exactly one** resolves a session.
    * A call that resolves `null` writes nothing at all.
+   *
+   * A store may run calls that arrive together as one statement or transaction (the SQL stores
+   * do, see `@tokens/core/sql`) as long as each is still this compare-and-set on its own row with
+   * its own values: a call's outcome must never depend on the others it was batched with.
    */
   rotate(rotation: Rotation): Promise<SessionRecord | null>;
 
