@@ -5,6 +5,7 @@ import {
   type SessionRecord,
   type UnchangedByRotation,
 } from "@tokens/core";
+import { UNCHANGED_BY_ROTATION } from "@tokens/core/sql";
 import {
   and,
   type Column,
@@ -143,16 +144,7 @@ function unchangedFields(row: Row): UnchangedByRotation {
  * {@link rotationResult}). Fewer columns returned is less for the server to format and for the
  * driver to parse on every refresh.
  */
-export const ROTATION_RESULT = [
-  "subject",
-  "clientId",
-  "createdAt",
-  "expiresAt",
-  "client",
-  "bindingKey",
-  "claims",
-  "dpopJkt",
-] as const satisfies ReadonlyArray<keyof UnchangedByRotation>;
+export const ROTATION_RESULT = UNCHANGED_BY_ROTATION;
 
 /** The {@link ROTATION_RESULT} columns of a table, for `RETURNING` or a read by primary key. */
 export function rotationResultColumns(t: Tables): Record<string, Column> {
