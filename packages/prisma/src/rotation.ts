@@ -323,14 +323,15 @@ export function sqlRotation(
   /** With a driver adapter to share, rotations that arrive together go as one batch. */
   const batched =
     dialect === "postgresql"
-      ? postgresBatchedRotate(
-          names,
-          async (batch, args) => {
+      ? postgresBatchedRotate(names, {
+          alone,
+          answer: (columns) => columns,
+          async execute(batch, args) {
             const argTypes = batch.types.map(listOf);
             return (await (await connected()).queryRaw({ sql: batch.text, args, argTypes })).rows;
           },
-          refusedStatement,
-        )
+          isolate: refusedStatement,
+        })
       : dialect === "mysql"
         ? mysqlBatchedRotate(names, {
             alone,

@@ -27,6 +27,7 @@ export function rotationShape(rotation: Rotation): string {
   }`;
 }
 
+/** A store's `rotate`, answering with `A`. */
 type Rotate<A> = (rotation: Rotation) => Promise<A | null>;
 
 /** A rotate that sends each rotation to the one `make` built for its shape (built on first use). */
@@ -46,16 +47,57 @@ function byShape<A>(make: (shape: Rotation) => Rotate<A>): Rotate<A> {
 const bySessionId = (a: Rotation, b: Rotation) =>
   a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0;
 
+/** What a batched `rotate` runs on besides its batch statement: the store's own parts. */
+export interface BatchIo<A> {
+  /** One rotation as the store runs it alone: its answer, or `null` when refused. */
+  alone(rotation: Rotation): Promise<A | null>;
+  /** A rotated row's {@link UNCHANGED_BY_ROTATION} columns, as the batch returned them, as an answer. */
+  answer(unchanged: unknown[]): A;
+  /** Whether the database refused a batch for a reason one of its rotations may cause alone. */
+  isolate(error: unknown): boolean;
+}
+
 /**
- * `rotate` for a PostgreSQL store, batched: the rotations of one shape that arrive in one turn of
- * the event loop (see {@link coalesced}) run as one {@link postgresRotationBatch}, in the order of
- * their session ids, so that two batches sharing rows lock them in the same order. `execute`
- * runs a batch's statement with its parameters and resolves its rows (arrays: the ordinal, then
- * the {@link UNCHANGED_BY_ROTATION} columns). Each call resolves its row's columns after the
- * ordinal, or `null` when its compare-and-set matched nothing. When `execute` rejects with an
- * error for which `isolate` is true (the server refused the statement, and another rotation of
- * the batch may be the cause), each rotation of the batch runs again alone, so one rotation's
- * failure is its own; any other error rejects the whole batch's calls.
+ * The batching both dialects share: per shape, the rotations of one turn of the event loop (see
+ * {@link coalesced}); a rotation that arrives alone runs as `io.alone`; of several, the first of
+ * each session, sorted by session id (so two batches sharing rows lock them in the same order),
+ * go to `batch`, which resolves the unchanged columns of each rotation that took effect, and a
+ * later rotation of a session already in the batch runs alone after it (finding the session
+ * moved on, unless the first was refused). A batch refused for a reason `io.isolate` accepts
+ * runs again rotation by rotation, so one rotation's failure is its own; any other error
+ * rejects the whole batch's calls.
+ */
+function batchedRotate<A>(
+  io: BatchIo<A>,
+  batch: (sorted: Rotation[]) => Promise<Map<Rotation, unknown[]>>,
+): Rotate<A> {
+  const run = async (rotations: Rotation[]): Promise<Array<A | null | Promise<A | null>>> => {
+    if (rotations.length === 1) return rotations.map(io.alone);
+    const first = new Map<string, Rotation>();
+    for (const rotation of rotations) {
+      if (!first.has(rotation.sessionId)) first.set(rotation.sessionId, rotation);
+    }
+    let rotated: Map<Rotation, unknown[]>;
+    try {
+      rotated = await batch([...first.values()].sort(bySessionId));
+    } catch (error) {
+      if (!io.isolate(error)) throw error;
+      return rotations.map(io.alone);
+    }
+    return rotations.map((rotation) => {
+      if (first.get(rotation.sessionId) !== rotation) return io.alone(rotation);
+      const columns = rotated.get(rotation);
+      return columns ? io.answer(columns) : null;
+    });
+  };
+  return byShape(() => coalesced(run));
+}
+
+/**
+ * `rotate` for a PostgreSQL store, batched (see {@link batchedRotate}): several rotations of one
+ * shape run as one {@link postgresRotationBatch}. `io.execute` runs a batch's statement with its
+ * parameters and resolves its rows (arrays: the ordinal, then the {@link UNCHANGED_BY_ROTATION}
+ * columns).
  *
  * @example
  * ```ts
@@ -63,102 +105,72 @@ const bySessionId = (a: Rotation, b: Rotation) =>
  *
  * const rotate = postgresBatchedRotate(
  *   { table: "tokens_sessions", column: snakeCase },
- *   async (batch, values) => (await pool.query({ text: batch.text, values, rowMode: "array" })).rows,
- *   (error) => typeof error.code === "string",
+ *   {
+ *     alone: rotateOne, // the store's single-row UPDATE … RETURNING
+ *     answer: (columns) => columns,
+ *     execute: async (batch, values) =>
+ *       (await pool.query({ text: batch.text, values, rowMode: "array" })).rows,
+ *     isolate: (error) => typeof error.code === "string",
+ *   },
  * );
- * const row = await rotate(rotation); // the unchanged columns, or null
+ * const row = await rotate(rotation); // the answer, or null
  * ```
  */
-export function postgresBatchedRotate(
+export function postgresBatchedRotate<A>(
   names: SessionsTableNames,
-  execute: (batch: RotationBatch, values: unknown[][]) => Promise<ArrayLike<unknown>[]>,
-  isolate: (error: unknown) => boolean,
-): (rotation: Rotation) => Promise<unknown[] | null> {
-  const forShape = (shape: Rotation) => {
-    const batch = postgresRotationBatch(shape, names);
-    const run = async (
-      rotations: Rotation[],
-    ): Promise<Array<unknown[] | null | Promise<unknown[] | null>>> => {
-      const sorted = rotations.slice().sort(bySessionId);
-      let rows: ArrayLike<unknown>[];
-      try {
-        rows = await execute(batch, batch.values(sorted));
-      } catch (error) {
-        if (rotations.length === 1 || !isolate(error)) throw error;
-        return rotations.map(async (rotation) => (await run([rotation]))[0] ?? null);
-      }
-      const answers = new Map<Rotation, unknown[]>();
-      for (const row of rows) {
-        const rotation = sorted[Number(row[0]) - 1];
-        if (rotation) answers.set(rotation, Array.prototype.slice.call(row, 1));
-      }
-      return rotations.map((rotation) => answers.get(rotation) ?? null);
-    };
-    return coalesced(run);
-  };
-  return byShape(forShape);
-}
-
-/** What {@link mysqlBatchedRotate} runs on: the store's own paths for one and for many rotations. */
-export interface MysqlBatchIo<A> {
-  /** One rotation as the store runs it alone: its answer, or `null` when refused. */
-  alone(rotation: Rotation): Promise<A | null>;
-  /** A rotated row's {@link UNCHANGED_BY_ROTATION} columns (as `read` returned them) as an answer. */
-  answer(unchanged: unknown[]): A;
-  /**
-   * Runs `update` then `read` in one transaction and resolves `read`'s rows (arrays, text as
-   * strings); rolls back and rejects on any failure.
-   */
-  inTransaction(
-    update: MysqlRotationBatch["update"],
-    read: MysqlRotationBatch["read"],
-  ): Promise<ArrayLike<unknown>[]>;
-  /** Whether the server refused the batch for a reason one of its rotations may cause alone. */
-  isolate(error: unknown): boolean;
+  io: BatchIo<A> & {
+    execute(batch: RotationBatch, values: unknown[][]): Promise<ArrayLike<unknown>[]>;
+  },
+): Rotate<A> {
+  const statements = new Map<string, RotationBatch>();
+  return batchedRotate(io, async (sorted) => {
+    const [shape] = sorted as [Rotation];
+    const key = rotationShape(shape);
+    let statement = statements.get(key);
+    if (!statement) {
+      statement = postgresRotationBatch(shape, names);
+      statements.set(key, statement);
+    }
+    const rows = await io.execute(statement, statement.values(sorted));
+    const rotated = new Map<Rotation, unknown[]>();
+    for (const row of rows) {
+      const rotation = sorted[Number(row[0]) - 1];
+      if (rotation) rotated.set(rotation, Array.prototype.slice.call(row, 1));
+    }
+    return rotated;
+  });
 }
 
 /**
- * `rotate` for a MySQL/MariaDB store, batched: the rotations of one shape that arrive in one
- * turn of the event loop (see {@link coalesced}) run as one {@link mysqlRotationBatch} in one
- * transaction, sorted by session id; a rotation that arrives alone runs as `io.alone`. Of two
- * rotations of one session in a batch, the later runs alone after it (and finds the session
- * moved on, unless the first was refused). When `io.inTransaction` rejects with an error for
- * which `io.isolate` is true, each rotation runs again alone; any other error rejects the whole
- * batch's calls.
+ * `rotate` for a MySQL/MariaDB store, batched (see {@link batchedRotate}): several rotations of
+ * one shape run as one {@link mysqlRotationBatch} in one transaction. `io.inTransaction` runs
+ * `update` then `read` in one transaction and resolves `read`'s rows (arrays, text as strings),
+ * or rolls back and rejects on any failure.
  *
  * @example
  * ```ts
  * import { mysqlBatchedRotate } from "@tokens/core/sql";
  *
  * const rotate = mysqlBatchedRotate({ table: "tokens_sessions", column: snakeCase }, io);
- * const row = await rotate(rotation); // the unchanged columns, or null
+ * const row = await rotate(rotation); // the answer, or null
  * ```
  */
 export function mysqlBatchedRotate<A>(
   names: SessionsTableNames,
-  io: MysqlBatchIo<A>,
-): (rotation: Rotation) => Promise<A | null> {
-  const run = async (rotations: Rotation[]): Promise<Array<A | null | Promise<A | null>>> => {
-    if (rotations.length === 1) return rotations.map(io.alone);
-    const first = new Map<string, Rotation>();
-    for (const rotation of rotations) {
-      if (!first.has(rotation.sessionId)) first.set(rotation.sessionId, rotation);
-    }
-    const sorted = [...first.values()].sort(bySessionId);
+  io: BatchIo<A> & {
+    inTransaction(
+      update: MysqlRotationBatch["update"],
+      read: MysqlRotationBatch["read"],
+    ): Promise<ArrayLike<unknown>[]>;
+  },
+): Rotate<A> {
+  return batchedRotate(io, async (sorted) => {
     const batch = mysqlRotationBatch(sorted, names);
-    let rows: ArrayLike<unknown>[];
-    try {
-      rows = await io.inTransaction(batch.update, batch.read);
-    } catch (error) {
-      if (!io.isolate(error)) throw error;
-      return rotations.map(io.alone);
-    }
-    const answers = new Map(batch.answers(rows).map((columns, i) => [sorted[i], columns]));
-    return rotations.map((rotation) => {
-      if (!answers.has(rotation)) return io.alone(rotation);
-      const columns = answers.get(rotation);
-      return columns ? io.answer(columns) : null;
+    const answers = batch.answers(await io.inTransaction(batch.update, batch.read));
+    const rotated = new Map<Rotation, unknown[]>();
+    answers.forEach((columns, i) => {
+      if (columns) rotated.set(sorted[i] as Rotation, columns);
     });
-  };
-  return byShape(() => coalesced(run));
+    return rotated;
+  });
 }

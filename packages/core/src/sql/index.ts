@@ -1,6 +1,6 @@
 export { coalesced } from "../coalesce.js";
 export {
-  type MysqlBatchIo,
+  type BatchIo,
   mysqlBatchedRotate,
   postgresBatchedRotate,
   rotationShape,

@@ -141,6 +141,14 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
     const { sql: text, params } = query.toSQL();
     const name = named ? statementName(text) : "";
     const values = parameterValues(params);
+    if (nodePg) {
+      // node-postgres itself (see driverClient): the same statement, one object per call.
+      return async (rotation) => {
+        const config = { name, text, values: values(rotation), rowMode: "array" as const };
+        const [row] = (await nodePg.query({ ...config, types: asText })).rows;
+        return row && rotationRow(row);
+      };
+    }
     const prepared = query.prepare(name);
     const viaDriver = async (rotation: Rotation) =>
       (await prepared.execute(rotation as unknown as Record<string, unknown>))[0] as
@@ -155,28 +163,31 @@ export function pgOps(db: AnyPgDatabase, tables: PgTokensTables, named = true): 
   };
   /** The statements by shape, named or not as `named` was when they were built. */
   const statements = byShape(statement);
+  /** One rotation alone: its statement by shape. */
+  const alone = async (rotation: Rotation) => (await statements.for(rotation)(rotation)) ?? null;
   /**
    * On node-postgres itself (see `driverClient`), the rotations that arrive together go as one
-   * statement (see `postgresBatchedRotate`), named or not as `named` is when each batch runs.
+   * statement (see `postgresBatchedRotate`), named or not as `named` is when each batch runs; a
+   * rotation that arrives alone goes as its own statement, which costs the server less.
    */
   const { name: table, schema } = getTableConfig(sessions);
-  const batched =
-    nodePg &&
-    postgresBatchedRotate(
-      { table, schema, column: (field) => t.sessions[field].name },
-      async (batch, values) => {
-        const name = named ? statementName(batch.text) : "";
-        const config = { name, text: batch.text, values, rowMode: "array" as const };
-        return (await nodePg.query({ ...config, types: asText })).rows;
-      },
-      refusedStatement,
-    );
+  const rotate = nodePg
+    ? postgresBatchedRotate(
+        { table, schema, column: (field) => t.sessions[field].name },
+        {
+          alone,
+          answer: rotationRow,
+          async execute(batch, values) {
+            const name = named ? statementName(batch.text) : "";
+            const config = { name, text: batch.text, values, rowMode: "array" as const };
+            return (await nodePg.query({ ...config, types: asText })).rows;
+          },
+          isolate: refusedStatement,
+        },
+      )
+    : alone;
   const execute = async (rotation: Rotation) => {
-    if (batched) {
-      const row = await batched(rotation);
-      return row ? rotationResult(rotationRow(row), rotation) : null;
-    }
-    const row = await statements.for(rotation)(rotation);
+    const row = await rotate(rotation);
     return row ? rotationResult(row, rotation) : null;
   };
 
