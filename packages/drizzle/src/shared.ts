@@ -5,7 +5,7 @@ import {
   type SessionRecord,
   type UnchangedByRotation,
 } from "@tokens/core";
-import { UNCHANGED_BY_ROTATION } from "@tokens/core/sql";
+import { rotationShape, UNCHANGED_BY_ROTATION } from "@tokens/core/sql";
 import {
   and,
   type Column,
@@ -294,12 +294,6 @@ export function parameterValues(params: unknown[]): (rotation: Rotation) => unkn
   };
 }
 
-/** The shape of a rotation that decides its SQL (see {@link placeholders}). */
-const shape = (rotation: Rotation): string =>
-  `${rotation.clientId === undefined ? "any" : "client"}-${
-    rotation.bindingKey === undefined ? "any" : rotation.bindingKey === null ? "unbound" : "bound"
-  }-${rotation.dpopJkt === null ? "unproved" : "proved"}`;
-
 /**
  * What `build` makes of a rotation's shape from its placeholders (see {@link placeholders}):
  * built on the first rotation of each shape, then kept — until `clear`.
@@ -308,7 +302,7 @@ export function byShape<T>(build: (placeholders: Rotation) => T) {
   const built = new Map<string, T>();
   return {
     for(rotation: Rotation): T {
-      const key = shape(rotation);
+      const key = rotationShape(rotation);
       let made = built.get(key);
       if (made === undefined) {
         made = build(placeholders(rotation));
