@@ -10,15 +10,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAdaptorServer } from "@hono/node-server";
-import {
-  base64url,
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  type JWK,
-  type JWTPayload,
-  SignJWT,
-} from "jose";
+import { type DpopProofOptions, type DpopTestKey, dpopKey, dpopProof } from "@tokens/core/testing";
+import { base64url, exportJWK, generateKeyPair, SignJWT } from "jose";
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -36,27 +29,24 @@ const client: oauth.Client = { client_id: "default" };
 
 type TokenBody = { access_token: string; token_type: string; refresh_token: string };
 
-interface ProofParts {
-  header?: Record<string, unknown>;
-  payload?: JWTPayload;
-}
-
+// The client's key (extractable, so that one test can put the private part in a proof's
+// header), and oauth4webapi's handle on it.
+let key: DpopTestKey;
 let keyPair: CryptoKeyPair;
-let publicJwk: JWK;
 let dpop: oauth.DPoPHandle;
 beforeAll(async () => {
-  // Extractable only so that one test can put the private part in a proof's header.
-  keyPair = await generateKeyPair("ES256", { extractable: true });
-  publicJwk = await exportJWK(keyPair.publicKey);
+  key = await dpopKey("ES256");
+  keyPair = { privateKey: key.privateKey, publicKey: key.publicKey };
   dpop = oauth.DPoP(client, keyPair);
 });
 
 /** A proof signed with the client's key (jose), with any header or claim overridden. */
-function signedProof(htm: string, htu: string, parts: ProofParts = {}): Promise<string> {
-  return new SignJWT({ htm, htu, jti: crypto.randomUUID(), ...parts.payload })
-    .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: publicJwk, ...parts.header })
-    .setIssuedAt(parts.payload?.iat ?? Math.floor(Date.now() / 1000))
-    .sign(keyPair.privateKey);
+function signedProof(
+  htm: string,
+  htu: string,
+  parts: Omit<DpopProofOptions, "htm" | "htu"> = {},
+): Promise<string> {
+  return dpopProof(key, { htm, htu, ...parts });
 }
 
 /**
@@ -171,7 +161,7 @@ describe("quickstart with DPoP, through oauth4webapi", () => {
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({
       sub: "user_demo",
-      cnf: { jkt: await calculateJwkThumbprint(publicJwk) },
+      cnf: { jkt: key.jkt },
     });
 
     // The bound token is worthless without the key: as a bearer token, or with another key.
@@ -244,28 +234,28 @@ describe("quickstart with DPoP, through oauth4webapi", () => {
     ["for another htm", (htu) => signedProof("PUT", htu)],
     [
       "with a stale iat",
-      (htu) => signedProof("POST", htu, { payload: { iat: Math.floor(Date.now() / 1000) - 3600 } }),
+      (htu) => signedProof("POST", htu, { iat: Math.floor(Date.now() / 1000) - 3600 }),
     ],
     [
       "whose jwk has its private part",
       async (htu) => {
         // The session's own key, its private part included: the thumbprint still matches.
-        const jwk = await exportJWK(keyPair.privateKey);
+        const jwk = await exportJWK(key.privateKey);
         expect(jwk.d).toEqual(expect.any(String));
         return signedProof("POST", htu, { header: { jwk } });
       },
     ],
     [
       "with alg none",
-      async (htu) => handmade({ alg: "none", typ: "dpop+jwt", jwk: publicJwk }, claimsFor(htu)),
+      async (htu) => handmade({ alg: "none", typ: "dpop+jwt", jwk: key.publicJwk }, claimsFor(htu)),
     ],
     [
       "signed with HS256",
       async (htu) => {
         // Key confusion: an HMAC under the public key's bytes, with that key in the header.
-        const secret = new TextEncoder().encode(JSON.stringify(publicJwk));
+        const secret = new TextEncoder().encode(JSON.stringify(key.publicJwk));
         return new SignJWT(claimsFor(htu))
-          .setProtectedHeader({ alg: "HS256", typ: "dpop+jwt", jwk: publicJwk })
+          .setProtectedHeader({ alg: "HS256", typ: "dpop+jwt", jwk: key.publicJwk })
           .sign(secret);
       },
     ],
@@ -301,10 +291,7 @@ describe("quickstart with DPOP=required and DPOP_NONCE=true, through oauth4webap
     expect(await first.json()).toMatchObject({ error: "use_dpop_nonce" });
     const nonce = first.headers.get("dpop-nonce");
     expect(nonce).toEqual(expect.any(String));
-    const login = await postLogin(
-      base,
-      await signedProof("POST", htu, { payload: { nonce: nonce as string } }),
-    );
+    const login = await postLogin(base, await signedProof("POST", htu, { nonce: nonce as string }));
     expect(login.status).toBe(200);
     const { refresh_token } = (await login.json()) as TokenBody;
 

@@ -14,6 +14,7 @@ export interface DpopTestKey {
   /** The algorithm its proofs are signed with. */
   alg: "ES256" | "EdDSA" | "RS256";
   privateKey: CryptoKey;
+  publicKey: CryptoKey;
   /** The public JWK proofs carry in their `jwk` header. */
   publicJwk: JWK;
   /** Its RFC 7638 thumbprint: what a bound session's `dpopJkt` and a token's `cnf.jkt` hold. */
@@ -34,7 +35,13 @@ export interface DpopTestKey {
 export async function dpopKey(alg: DpopTestKey["alg"] = "ES256"): Promise<DpopTestKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const publicJwk = await exportJWK(publicKey);
-  return { alg, privateKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk, "sha256") };
+  return {
+    alg,
+    privateKey,
+    publicKey,
+    publicJwk,
+    jkt: await calculateJwkThumbprint(publicJwk, "sha256"),
+  };
 }
 
 /** What a proof is for, and anything a test wants to make wrong in it. */
