@@ -11,6 +11,7 @@ import {
   sessionFields,
   type TokenStore,
 } from "@tokens/core";
+import { issuedElsewhere } from "@tokens/core/testing";
 import { getTableColumns } from "drizzle-orm";
 import { drizzle as drizzleLibsql } from "drizzle-orm/libsql";
 import { migrate as migrateLibsql } from "drizzle-orm/libsql/migrator";
@@ -203,15 +204,12 @@ function upgradeSuite(dialect: Dialect, open: () => Promise<Database>, expectedI
       await db.migrate(migrationsUpTo(dialect, "0002_one_row_sessions"));
       const keys = [await generateSigningKey("EdDSA")];
       const config = { issuer: "https://auth.example.test", audience: "api", keys };
-      // The release before wrote the session; this one only captures what core asks it to write.
-      const written: SessionRecord[] = [];
-      const before = createTokens({
-        ...config,
-        store: { ...db.store(), createSession: async (session) => void written.push(session) },
-      });
+      // The release before wrote the session.
       const client = { deviceId: "phone" };
-      const issued = await before.issue({ subject: "dave", client });
-      const [session] = written as [SessionRecord];
+      const { issued, session } = await issuedElsewhere(
+        { ...config, store: db.store() },
+        { subject: "dave", client },
+      );
       await insertSessionBeforeDpop(db, session);
 
       await db.migrate(migrationsFolder(dialect));

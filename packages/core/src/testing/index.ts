@@ -14,6 +14,7 @@ export {
   taggedRefreshToken,
   unknownRefreshToken,
 } from "./harness.js";
+export { issuedElsewhere } from "./issued-elsewhere.js";
 
 import { describeDpop } from "./dpop.js";
 import { describeLifecycle } from "./lifecycle.js";

@@ -5,6 +5,7 @@ import {
   sessionFields,
   type TokenStore,
 } from "@tokens/core";
+import { issuedElsewhere } from "@tokens/core/testing";
 import { expect, it } from "vitest";
 import { DPOP_BINDING_MIGRATION, SESSION_ROW_MIGRATION } from "./databases.js";
 
@@ -108,15 +109,12 @@ export function itUpgrades(open: OpenBefore): void {
     try {
       const keys = [await generateSigningKey("EdDSA")];
       const config = { issuer: "https://issuer.upgrade.test", audience: "api", keys };
-      // The release before wrote the session; this one only captures what core asks it to write.
-      const written: SessionRecord[] = [];
-      const before = createTokens({
-        ...config,
-        store: { ...db.store(), createSession: async (session) => void written.push(session) },
-      });
+      // The release before wrote the session.
       const client = { deviceId: "phone" };
-      const issued = await before.issue({ subject: "pre-dpop-user", client });
-      const [session] = written as [SessionRecord];
+      const { issued, session } = await issuedElsewhere(
+        { ...config, store: db.store() },
+        { subject: "pre-dpop-user", client },
+      );
       await db.exec(insertBeforeDpop(db, session));
       for (const script of db.upgrade) await db.exec(script);
 
