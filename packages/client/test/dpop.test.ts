@@ -12,7 +12,12 @@ import {
   type TokenClientOptions,
 } from "../src/index.js";
 import { fileKeyStore } from "../src/node.js";
-import { memoryStorage, startTokenServer, type TestTokenServer } from "./support/token-server.js";
+import {
+  memoryStorage,
+  postStreamed,
+  startTokenServer,
+  type TestTokenServer,
+} from "./support/token-server.js";
 
 let server: TestTokenServer;
 let directory: string;
@@ -257,17 +262,7 @@ describe("DPoP nonces", () => {
     const { client } = dpopClient();
     await login(client);
     server.requiredNonce = "n-1";
-    const body = new ReadableStream({
-      start(controller) {
-        controller.enqueue(new TextEncoder().encode("once"));
-        controller.close();
-      },
-    });
-    const response = await client.fetch("/api/echo", {
-      method: "POST",
-      body,
-      duplex: "half",
-    } as RequestInit);
+    const response = await postStreamed(client, "once");
     expect(response.status).toBe(401);
     expect(server.apiCalls).toBe(1);
     // The nonce is learnt all the same: the caller's own retry goes through.

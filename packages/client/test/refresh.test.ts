@@ -5,7 +5,12 @@ import {
   TokenClientError,
   type TokenClientOptions,
 } from "../src/index.js";
-import { memoryStorage, startTokenServer, type TestTokenServer } from "./support/token-server.js";
+import {
+  memoryStorage,
+  postStreamed,
+  startTokenServer,
+  type TestTokenServer,
+} from "./support/token-server.js";
 
 let server: TestTokenServer;
 
@@ -138,17 +143,7 @@ describe("retry after a rejected access token", () => {
     const { client } = loggedInClient();
     await client.getAccessToken();
     server.expireAccessTokens();
-    const body = new ReadableStream({
-      start(controller) {
-        controller.enqueue(new TextEncoder().encode("streamed"));
-        controller.close();
-      },
-    });
-    const response = await client.fetch("/api/echo", {
-      method: "POST",
-      body,
-      duplex: "half",
-    } as RequestInit);
+    const response = await postStreamed(client, "streamed");
     expect(response.status).toBe(401);
     expect(server.apiCalls).toBe(1);
     expect(server.refreshes).toBe(2);

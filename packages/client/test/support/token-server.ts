@@ -424,3 +424,22 @@ export function cookieJarFetch() {
     },
   };
 }
+
+/**
+ * A POST of `text` to the test server's echo route as a stream (`duplex: "half"`): a body that
+ * can be sent once only, so the client cannot resend it after a 401.
+ *
+ * @example
+ * ```ts
+ * expect((await postStreamed(client, "once")).status).toBe(401);
+ * ```
+ */
+export function postStreamed(client: { fetch: typeof fetch }, text: string): Promise<Response> {
+  const body = new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode(text));
+      controller.close();
+    },
+  });
+  return client.fetch("/api/echo", { method: "POST", body, duplex: "half" } as RequestInit);
+}
