@@ -27,6 +27,34 @@ const insecure = { [oauth.allowInsecureRequests]: true } as const;
 // Sessions started by the demo login belong to tokens' default client.
 const client: oauth.Client = { client_id: "default" };
 
+/** A refresh through oauth4webapi, its proofs made by `handle`. */
+async function refreshThrough(
+  as: oauth.AuthorizationServer,
+  handle: oauth.DPoPHandle,
+  refreshToken: string,
+): Promise<oauth.TokenEndpointResponse> {
+  return oauth.processRefreshTokenResponse(
+    as,
+    client,
+    await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, {
+      DPoP: handle,
+      ...insecure,
+    }),
+  );
+}
+
+/** GET /api/me through oauth4webapi with `accessToken`, its proof made by `handle`. */
+function callMe(base: string, accessToken: string, handle: oauth.DPoPHandle): Promise<Response> {
+  return oauth.protectedResourceRequest(
+    accessToken,
+    "GET",
+    new URL(`${base}/api/me`),
+    undefined,
+    undefined,
+    { DPoP: handle, ...insecure },
+  );
+}
+
 type TokenBody = { access_token: string; token_type: string; refresh_token: string };
 
 // The client's key (extractable, so that one test can put the private part in a proof's
@@ -139,25 +167,11 @@ describe("quickstart with DPoP, through oauth4webapi", () => {
 
   it("refreshes and calls /api/me with oauth4webapi's DPoP support", async () => {
     const { refresh_token } = await login();
-    const result = await oauth.processRefreshTokenResponse(
-      as,
-      client,
-      await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refresh_token, {
-        DPoP: dpop,
-        ...insecure,
-      }),
-    );
+    const result = await refreshThrough(as, dpop, refresh_token);
     expect(result.token_type).toBe("dpop");
     expect(result.refresh_token).not.toBe(refresh_token);
 
-    const me = await oauth.protectedResourceRequest(
-      result.access_token,
-      "GET",
-      new URL(`${base}/api/me`),
-      undefined,
-      undefined,
-      { DPoP: dpop, ...insecure },
-    );
+    const me = await callMe(base, result.access_token, dpop);
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({
       sub: "user_demo",
@@ -171,16 +185,7 @@ describe("quickstart with DPoP, through oauth4webapi", () => {
     expect(asBearer.status).toBe(401);
     expect(asBearer.headers.get("www-authenticate")).toMatch(/^DPoP error="invalid_token", /);
     const thief = oauth.DPoP(client, await generateKeyPair("ES256"));
-    const stolen = await oauth
-      .protectedResourceRequest(
-        result.access_token,
-        "GET",
-        new URL(`${base}/api/me`),
-        undefined,
-        undefined,
-        { DPoP: thief, ...insecure },
-      )
-      .catch((error: unknown) => error);
+    const stolen = await callMe(base, result.access_token, thief).catch((error: unknown) => error);
     expect(stolen).toBeInstanceOf(oauth.WWWAuthenticateChallengeError);
     expect((stolen as oauth.WWWAuthenticateChallengeError).cause[0]).toMatchObject({
       scheme: "dpop",
@@ -191,16 +196,7 @@ describe("quickstart with DPoP, through oauth4webapi", () => {
   it("refuses a refresh with another key, and the session stays usable", async () => {
     const { refresh_token } = await login();
     const thief = oauth.DPoP(client, await generateKeyPair("ES256"));
-    const refused = await oauth
-      .processRefreshTokenResponse(
-        as,
-        client,
-        await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refresh_token, {
-          DPoP: thief,
-          ...insecure,
-        }),
-      )
-      .catch((error: unknown) => error);
+    const refused = await refreshThrough(as, thief, refresh_token).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(oauth.ResponseBodyError);
     expect(refused).toMatchObject({ status: 400, error: "invalid_dpop_proof" });
     const owner = await refreshWith(
@@ -297,29 +293,14 @@ describe("quickstart with DPOP=required and DPOP_NONCE=true, through oauth4webap
 
     // A handle of its own: it has seen no nonce of this server yet.
     const fresh = oauth.DPoP(client, keyPair);
-    const refresh = async () =>
-      oauth.processRefreshTokenResponse(
-        as,
-        client,
-        await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refresh_token, {
-          DPoP: fresh,
-          ...insecure,
-        }),
-      );
+    const refresh = async () => refreshThrough(as, fresh, refresh_token);
     const refused = await refresh().catch((error: unknown) => error);
     expect(oauth.isDPoPNonceError(refused)).toBe(true);
     const result = await refresh();
     expect(result.token_type).toBe("dpop");
 
     // The token answer carried the next nonce: the resource request needs no retry.
-    const me = await oauth.protectedResourceRequest(
-      result.access_token,
-      "GET",
-      new URL(`${base}/api/me`),
-      undefined,
-      undefined,
-      { DPoP: fresh, ...insecure },
-    );
+    const me = await callMe(base, result.access_token, fresh);
     expect(me.status).toBe(200);
   });
 });
